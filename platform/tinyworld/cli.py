@@ -1,0 +1,71 @@
+"""The ``tinyworld`` command line: one Typer app, a command per verb or noun."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tinyworld import __version__
+from tinyworld.settings import Settings, UnknownEnvironmentError
+
+app = typer.Typer(
+    name="tinyworld",
+    help="TinyWorld: the MLOps platform that runs SimNet's recommender.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EnvOption = Annotated[
+    str,
+    typer.Option("--env", "-e", help="Environment to use: a file in platform/environments/ (without .yaml)."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tinyworld {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """TinyWorld: the MLOps platform that runs SimNet's recommender."""
+
+
+def load_settings(env: str) -> Settings:
+    """Resolve an environment for a command, turning a bad one into a clear error and exit code 2."""
+    try:
+        return Settings.from_environment(env)
+    except UnknownEnvironmentError as error:
+        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=2) from None
+    except (ValidationError, ValueError) as error:
+        typer.secho(f"Error: invalid settings for environment {env!r}:\n{error}", err=True, fg="red")
+        raise typer.Exit(code=2) from None
+
+
+@app.command("settings")
+def show_settings(
+    env: EnvOption = "local",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the settings resolved for an environment (its YAML, then TINYWORLD_* overrides)."""
+    settings = load_settings(env)
+    if as_json:
+        typer.echo(settings.model_dump_json(indent=2))
+        return
+    table = Table(title=f"TinyWorld settings: {settings.name}")
+    table.add_column("setting", style="bold")
+    table.add_column("value")
+    for field, value in settings.model_dump().items():
+        table.add_row(field, "-" if value is None else str(value))
+    Console().print(table)

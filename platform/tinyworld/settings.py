@@ -1,0 +1,108 @@
+"""The one description of an environment: where data lives and how to reach each service.
+
+An environment (``local``, ``kind``, ``hetzner``) is a YAML file under ``platform/environments/``;
+``TINYWORLD_*`` environment variables override its values. This module is the only place in the
+codebase that reads environment variables: everything else is handed a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+"""Where the per-environment YAML files live in the source tree (``platform/environments``)."""
+
+EnvironmentName = Literal["local", "kind", "hetzner"]
+OnlineStore = Literal["sqlite", "redis"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class UnknownEnvironmentError(ValueError):
+    """Raised when no YAML file describes the environment asked for."""
+
+
+class Settings(BaseSettings):
+    """An environment's endpoints and paths; values come from its YAML, then ``TINYWORLD_*``.
+
+    Precedence, highest first: ``TINYWORLD_<FIELD>`` environment variables, keyword arguments
+    (the environment file's values, see :meth:`from_environment`), then the defaults below, which
+    describe the embedded local runtime.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TINYWORLD_", extra="forbid", frozen=True)
+
+    # which environment this is, for logs, reports and the CLI; code never branches on it
+    name: EnvironmentName = "local"
+    # the event lake (Parquet, dt=/hour= partitions): a local path or an s3:// URL in a cluster
+    lake_root: str = "data/lake"
+    # pipeline artifacts (KFP outputs, reports): a local path or an object-store URL
+    artifacts_root: str = "data/artifacts"
+    # the model registry (versioned models and the champion alias): a path or an object-store URL
+    registry_root: str = "data/registry"
+    # the S3-compatible object store (MinIO) that s3:// roots resolve to; None for local paths or AWS
+    s3_endpoint_url: str | None = None
+    # the Feast repository (definitions and feature_store.yaml) that features apply and read
+    feature_repo: str = "feature_repo"
+    # the Spark master the ETL connects to: local[*] embeds Spark, k8s:// or spark:// in a cluster
+    spark_master: str = "local[*]"
+    # the Ray cluster to join (ray://host:10001); None starts Ray on this machine
+    ray_address: str | None = None
+    # the interface the recommendation API binds to (127.0.0.1 locally, 0.0.0.0 in a pod)
+    serve_host: str = "127.0.0.1"
+    # the recommendation API's port (POST /recommendations, /healthz, /metrics)
+    serve_port: int = Field(default=8000, ge=1, le=65535)
+    # the event ingestion API's port (POST /events)
+    ingest_port: int = Field(default=8001, ge=1, le=65535)
+    # Feast's online store: SQLite embedded locally, Redis in a cluster
+    online_store: OnlineStore = "sqlite"
+    # the Redis the online store uses; required when online_store is redis
+    redis_url: str | None = None
+    # the root logger's level, set once by each entry point
+    log_level: LogLevel = "INFO"
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        """Reject combinations that cannot work, before any service is started with them."""
+        if self.online_store == "redis" and not self.redis_url:
+            raise ValueError("online_store is 'redis' but redis_url is not set")
+        if self.serve_port == self.ingest_port:
+            raise ValueError(f"serve_port and ingest_port are both {self.serve_port}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment variables override the environment file; no .env or secrets files."""
+        return env_settings, init_settings
+
+    @classmethod
+    def from_environment(cls, name: str, environments_dir: Path | None = None) -> Settings:
+        """Load ``<environments_dir>/<name>.yaml``, then apply ``TINYWORLD_*`` overrides."""
+        directory = environments_dir if environments_dir is not None else ENVIRONMENTS_DIR
+        path = directory / f"{name}.yaml"
+        if not path.is_file():
+            known = ", ".join(available_environments(directory)) or "none"
+            raise UnknownEnvironmentError(f"unknown environment {name!r} (known: {known})")
+        values: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{path} must hold a mapping of settings, not {type(values).__name__}")
+        if values.setdefault("name", name) != name:
+            raise ValueError(f"{path} says name: {values['name']!r}; it must match the file name")
+        return cls(**values)
+
+
+def available_environments(environments_dir: Path | None = None) -> list[str]:
+    """The names of the environments described under ``environments_dir``, sorted."""
+    directory = environments_dir if environments_dir is not None else ENVIRONMENTS_DIR
+    return sorted(path.stem for path in directory.glob("*.yaml"))

@@ -1,0 +1,140 @@
+"""The ``simnet`` command: run the world under a policy, or compare policies across seeds."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from simnet.config import WorldConfig
+from simnet.report import fmt, jsonable, write_comparison
+from simnet.runner import OutputError, RunSpec, prepare_output, simulate
+
+app = typer.Typer(
+    help="SimNet: a simulated social network that drives and judges a recommender.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+
+
+class PolicyName(StrEnum):
+    random = "random"
+    popularity = "popularity"
+    oracle = "oracle"
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _config(path: Path | None, users: int) -> WorldConfig:
+    try:
+        return WorldConfig.load(path).with_users(users)
+    except FileNotFoundError as err:
+        raise _fail(str(err)) from err
+    except (ValidationError, ValueError) as err:
+        raise _fail(f"invalid world configuration {path}: {err}") from err
+
+
+def _show(title: str, values: Mapping[str, object]) -> None:
+    table = Table(title=title, show_header=False)
+    for key, value in values.items():
+        table.add_row(key, fmt(value))
+    Console().print(table)
+
+
+Users = Annotated[int, typer.Option(min=1, help="users at the start")]
+Days = Annotated[int, typer.Option(min=1, help="simulated days")]
+ConfigPath = Annotated[
+    Path | None, typer.Option("--config", help="world configuration YAML (default: the calibrated world)")
+]
+
+
+@app.command()
+def run(
+    users: Users = 100_000,
+    days: Days = 1,
+    policy: Annotated[
+        PolicyName, typer.Option(help="reference policy that serves the feeds")
+    ] = PolicyName.popularity,
+    seed: Annotated[int, typer.Option(help="seed of the world; same seed, same run")] = 7,
+    config: ConfigPath = None,
+    out: Annotated[
+        Path | None, typer.Option(help="folder for the events (lake layout) and the report")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object and nothing else")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
+) -> None:
+    """Simulate DAYS days of USERS users under POLICY and report the metrics and the score."""
+    logging.basicConfig(level=logging.WARNING)
+    spec = RunSpec(config=_config(config, users), policy=policy.value, days=days, seed=seed)
+    try:
+        report, summary = simulate(spec, out=out, progress=progress and not as_json)
+    except OutputError as err:
+        raise _fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps(jsonable(summary)))
+        return
+    _show(report.title, summary)
+    calibration = Table(title="calibration targets")
+    for column in ("target", "expected", "measured", "ok"):
+        calibration.add_column(column)
+    for row in report.calibration.to_dict("records"):
+        verdict = ("yes" if row["ok"] else "no") if isinstance(row["ok"], bool) else "-"
+        calibration.add_row(str(row["target"]), str(row["expected"]), fmt(row["measured"]), verdict)
+    Console().print(calibration)
+    if out:
+        Console().print(f"report: {out / 'report.html'}  events: {out / 'events'}")
+
+
+@app.command()
+def compare(
+    policies: Annotated[str, typer.Option(help="comma-separated policies")] = "random,popularity,oracle",
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1,2,3",
+    users: Users = 20_000,
+    days: Days = 7,
+    config: ConfigPath = None,
+    out: Annotated[Path, typer.Option(help="folder for the comparison table and page")] = Path(
+        "runs/compare"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print the rows as one JSON object")] = False,
+) -> None:
+    """Run every policy on every seed and tabulate score, engagement and retention."""
+    logging.basicConfig(level=logging.WARNING)
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    unknown = sorted(set(names) - {p.value for p in PolicyName})
+    if unknown:
+        raise _fail(
+            f"unknown policy {', '.join(unknown)}; choose from {', '.join(p.value for p in PolicyName)}"
+        )
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        prepare_output(out)
+    except ValueError as err:
+        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from err
+    except OutputError as err:
+        raise _fail(str(err)) from err
+    world = _config(config, users)
+    rows = []
+    for seed in seed_list:
+        for name in names:
+            _, summary = simulate(RunSpec(world, name, days, seed), progress=not as_json)
+            rows.append(summary)
+            console.print(f"{name:>10} seed {seed}: score {summary['score']:.1f}, ctr {summary['ctr']:.4f}")
+    table = pd.DataFrame(rows)
+    write_comparison(table, out, f"SimNet policies: {users:,} users, {days} days, seeds {seeds}")
+    if as_json:
+        typer.echo(json.dumps({"rows": jsonable(rows)}))
+    else:
+        Console().print(f"comparison: {out / 'comparison.html'}")
