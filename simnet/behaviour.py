@@ -11,8 +11,8 @@ item i shown at rank r (see docs/simnet.md):
             - w_repeat_impression * min(times shown, 3) - w_repeat_click * [clicked before]
             - w_boredom * max(0, boredom_u . mix_i - threshold)      SARDINE's boredom
             + w_follow * [follows the creator]
-            - w_slate_similarity * share of the slate on the same topic   KuaiSim
-    P(click i) ~ exp(utility_i / T) * decay**r,   P(no click) ~ exp(no_click + per_slate * slate index)
+    P(click i)  ~ exp((utility_i - w_slate_similarity * same_topic_share_i) / T) * decay**r   (KuaiSim)
+    P(no click) ~ exp((no_click + per_slate * slate index) / T)
 
 A click's long-term value, which moves satisfaction, is
 ``match * (0.5 + quality) - clickbait_regret * clickbait`` (... kale later).

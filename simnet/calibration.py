@@ -87,3 +87,50 @@ def calibrate(
             for target, expected, measured, check in rows
         ]
     )
+
+
+def _ordered(rows: pd.DataFrame, metric: str, order: tuple[str, ...]) -> tuple[float | None, bool | None]:
+    """Share of seeds on which ``metric`` strictly follows ``order`` (best first); ok when all do."""
+    wide = rows.pivot_table(index="seed", columns="policy", values=metric)
+    if wide.empty or not set(order) <= set(wide.columns):
+        return None, None
+    held = np.ones(len(wide), dtype=bool)
+    for better, worse in zip(order, order[1:], strict=False):
+        held &= (wide[better] > wide[worse]).to_numpy()
+    return float(held.mean()), bool(held.all())
+
+
+def calibrate_policies(rows: pd.DataFrame) -> pd.DataFrame:
+    """Targets judged across policies: CTR by policy, and the ordering of score, engagement and retention."""
+    out: list[dict[str, object]] = []
+    for policy, (lo, hi) in CTR_BY_POLICY.items():
+        runs = rows[rows["policy"] == policy]
+        if len(runs):
+            measured = float(runs["ctr"].mean())
+            out.append(
+                {
+                    "target": f"CTR under {policy}",
+                    "expected": f"{lo:.2f}-{hi:.2f}",
+                    "measured": measured,
+                    "ok": lo <= measured <= hi,
+                }
+            )
+    checks = [
+        ("score", ("oracle", "popularity", "random")),
+        ("engagement_per_active_user", ("oracle", "popularity", "random")),
+        ("retention_d1", ("oracle", "random")),
+        ("retention_d7", ("oracle", "random")),
+    ]
+    for metric, order in checks:
+        if metric not in rows.columns:
+            continue
+        share, ok = _ordered(rows, metric, order)
+        out.append(
+            {
+                "target": f"{metric}: {' > '.join(order)}",
+                "expected": "on every seed",
+                "measured": share,
+                "ok": ok,
+            }
+        )
+    return pd.DataFrame(out, columns=["target", "expected", "measured", "ok"])

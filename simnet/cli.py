@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from simnet.calibration import calibrate_policies
 from simnet.config import WorldConfig
 from simnet.report import fmt, jsonable, write_comparison
 from simnet.runner import OutputError, RunSpec, prepare_output, simulate
@@ -103,7 +104,7 @@ def compare(
     policies: Annotated[str, typer.Option(help="comma-separated policies")] = "random,popularity,oracle",
     seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1,2,3",
     users: Users = 20_000,
-    days: Days = 7,
+    days: Days = 8,
     config: ConfigPath = None,
     out: Annotated[Path, typer.Option(help="folder for the comparison table and page")] = Path(
         "runs/compare"
@@ -133,7 +134,8 @@ def compare(
             rows.append(summary)
             console.print(f"{name:>10} seed {seed}: score {summary['score']:.1f}, ctr {summary['ctr']:.4f}")
     table = pd.DataFrame(rows)
-    write_comparison(table, out, f"SimNet policies: {users:,} users, {days} days, seeds {seeds}")
+    calibration = calibrate_policies(table)
+    write_comparison(table, out, f"SimNet policies: {users:,} users, {days} days, seeds {seeds}", calibration)
     if as_json:
         typer.echo(json.dumps({"rows": jsonable(rows)}))
     else:

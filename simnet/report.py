@@ -296,12 +296,19 @@ def _mean_std_table(stats: pd.DataFrame, metrics: Sequence[str]) -> dict[str, An
     return table
 
 
-def write_comparison(rows: pd.DataFrame, out_dir: Path, title: str) -> Path:
+def write_comparison(
+    rows: pd.DataFrame, out_dir: Path, title: str, calibration: pd.DataFrame | None = None
+) -> Path:
     """Writes out_dir/comparison.html (mean ± std per policy and a bar plot of score), out_dir/comparison.csv
-    (the rows as given) and out_dir/comparison_summary.csv (per-policy statistics); returns the HTML path."""
+    (the rows as given) and out_dir/comparison_summary.csv (per-policy statistics); returns the HTML path.
+    ``calibration`` (target, expected, measured, ok) adds the targets judged across policies."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out_dir / "comparison.csv", index=False)
+    tables_top = []
+    if calibration is not None:
+        calibration.to_csv(out_dir / "comparison_calibration.csv", index=False)
+        tables_top.append(_table("Calibration across policies", calibration, marker_col="ok"))
     stats = summarise_policies(rows)
     stats.to_csv(out_dir / "comparison_summary.csv", index=False)
     metrics = [c[: -len("_mean")] for c in stats.columns if c.endswith("_mean")]
@@ -320,7 +327,7 @@ def write_comparison(rows: pd.DataFrame, out_dir: Path, title: str) -> Path:
     page = {
         "title": title,
         "subtitle": f"{len(stats):,} policies, {n_seeds:,} seeds, {len(rows):,} runs",
-        "tables_top": [_mean_std_table(stats, metrics)],
+        "tables_top": [*tables_top, _mean_std_table(stats, metrics)],
         "figures": figures,
         "tables_bottom": [_table("All runs", rows)],
     }

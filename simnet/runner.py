@@ -8,6 +8,7 @@ docs/simnet.md.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -54,7 +55,9 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        return f"s{self.seed}-{self.policy}"
+        """Names the run's events: the same world, policy and seed give the same ids."""
+        world = hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()[:8]
+        return f"{world}-s{self.seed}-{self.policy}"
 
 
 def prepare_output(out: Path) -> Path:

@@ -145,7 +145,6 @@ class World:
         posts = rng.poisson(per_day / 24 * DIURNAL[hour])
         creators = np.repeat(producers, posts)
         self._post(events, creators, t0 + rng.integers(0, HOUR_US, size=creators.size))
-        self.follows.commit()
         users.boredom[: users.n] *= np.float32(0.5 ** (1.0 / self.cfg.behaviour.boredom_half_life_hours))
 
     def _ask(self, policy: Policy, who: np.ndarray, t0: int, events: EventLog) -> tuple[np.ndarray, int]:
@@ -255,6 +254,7 @@ class World:
         )
         events.add(EventType.FOLLOW, after[follow] + 3 * US, u[follow], item[follow])
         self.follows.add(u[follow], creator[follow])
+        self.follows.commit()
 
         items.clicks[: items.n] += np.bincount(item, minlength=items.n)
         push_rows(users.clicked, users.clicked_cursor, u, item[:, None])
