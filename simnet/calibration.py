@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from simnet import metrics
+from simnet import concentration
 
 if TYPE_CHECKING:
     from simnet.runner import RunSpec
@@ -46,17 +46,17 @@ def calibrate(
     per_100k = float(daily["events"].mean()) * 100_000 / spec.config.population.users
     rows: list[tuple[str, str, float | None, Callable[[float], bool] | None]] = [
         ("events per day per 100k users", "3M-5M", per_100k, _between(3e6, 5e6)),
-        ("click Gini, clicked items", "0.55-0.75", metrics.gini(clicked), _between(0.55, 0.75)),
+        ("click Gini, clicked items", "0.55-0.75", concentration.gini(clicked), _between(0.55, 0.75)),
         (
             "top 10% items' share of clicks",
             "0.40-0.60",
-            metrics.top_share(clicked, 0.1),
+            concentration.top_share(clicked, 0.1),
             _between(0.40, 0.60),
         ),
         (
             "sessions of the most active 20% of users",
             ">= 0.45",
-            metrics.activity_top_share(user_sessions),
+            concentration.activity_top_share(user_sessions),
             _between(0.45, 1),
         ),
         ("slates per session", "2-6", float(summary["slates_per_session"] or 0), _between(2, 6)),
@@ -69,9 +69,7 @@ def calibrate(
     ]
     if spec.policy in CTR_BY_POLICY:
         lo, hi = CTR_BY_POLICY[spec.policy]
-        rows.append(
-            (f"CTR under {spec.policy}", f"{lo:.2f}-{hi:.2f}", float(summary["ctr"] or 0), _between(lo, hi))
-        )
+        rows.append((f"CTR under {spec.policy}", f"{lo:.2f}-{hi:.2f}", float(summary["ctr"] or 0), _between(lo, hi)))
     for horizon in (1, 7):
         value = summary.get(f"retention_d{horizon}")
         measured = float(value) if isinstance(value, float | int) else None

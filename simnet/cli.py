@@ -66,14 +66,10 @@ ConfigPath = Annotated[
 def run(
     users: Users = 100_000,
     days: Days = 1,
-    policy: Annotated[
-        PolicyName, typer.Option(help="reference policy that serves the feeds")
-    ] = PolicyName.popularity,
+    policy: Annotated[PolicyName, typer.Option(help="reference policy that serves the feeds")] = PolicyName.popularity,
     seed: Annotated[int, typer.Option(help="seed of the world; same seed, same run")] = 7,
     config: ConfigPath = None,
-    out: Annotated[
-        Path | None, typer.Option(help="folder for the events (lake layout) and the report")
-    ] = None,
+    out: Annotated[Path | None, typer.Option(help="folder for the events (lake layout) and the report")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object and nothing else")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
 ) -> None:
@@ -106,9 +102,7 @@ def compare(
     users: Users = 20_000,
     days: Days = 8,
     config: ConfigPath = None,
-    out: Annotated[Path, typer.Option(help="folder for the comparison table and page")] = Path(
-        "runs/compare"
-    ),
+    out: Annotated[Path, typer.Option(help="folder for the comparison table and page")] = Path("runs/compare"),
     as_json: Annotated[bool, typer.Option("--json", help="print the rows as one JSON object")] = False,
 ) -> None:
     """Run every policy on every seed and tabulate score, engagement and retention."""
@@ -116,9 +110,7 @@ def compare(
     names = [p.strip() for p in policies.split(",") if p.strip()]
     unknown = sorted(set(names) - {p.value for p in PolicyName})
     if unknown:
-        raise _fail(
-            f"unknown policy {', '.join(unknown)}; choose from {', '.join(p.value for p in PolicyName)}"
-        )
+        raise _fail(f"unknown policy {', '.join(unknown)}; choose from {', '.join(p.value for p in PolicyName)}")
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
         prepare_output(out)

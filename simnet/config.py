@@ -41,9 +41,7 @@ class Content(_Section):
     topic_words: int = Field(80, ge=1, description="words in each topic's vocabulary, overlapping by chance")
     text_length: int = Field(24, ge=1, description="words per item text")
     topic_word_share: float = Field(0.45, ge=0, le=1, description="share of words from the item's topics")
-    noise_word_share: float = Field(
-        0.15, ge=0, le=1, description="share of words drawn from the whole vocabulary"
-    )
+    noise_word_share: float = Field(0.15, ge=0, le=1, description="share of words drawn from the whole vocabulary")
     image_noise: float = Field(28.0, ge=0, description="pixel noise (0-255 scale)")
     texture_amplitude: float = Field(40.0, ge=0, description="strength of the topic texture in the image")
 
@@ -68,9 +66,7 @@ class Behaviour(_Section):
     w_repeat_impression: float = Field(0.45, description="penalty per earlier impression, up to 3")
     w_repeat_click: float = Field(3.0, description="penalty for an item already clicked")
     w_follow: float = Field(0.6, description="bonus for items of followed creators")
-    boredom_threshold: float = Field(
-        2.5, ge=0, description="recent clicks on a topic before boredom (SARDINE)"
-    )
+    boredom_threshold: float = Field(2.5, ge=0, description="recent clicks on a topic before boredom (SARDINE)")
     w_boredom: float = Field(0.7, description="penalty per recent click beyond the threshold")
     boredom_half_life_hours: float = Field(8.0, gt=0, description="how fast boredom fades")
     w_slate_similarity: float = Field(1.0, description="penalty of a same-topic slate (KuaiSim)")
@@ -103,17 +99,11 @@ class Dynamics(_Section):
     churn_rate: float = Field(0.25, ge=0, le=1, description="daily churn chance at zero satisfaction")
     signup_rate: float = Field(0.002, ge=0, description="organic signups per alive user per day")
     referrals_per_share: float = Field(0.03, ge=0, description="signups brought by each share")
-    conversion_engagement: float = Field(
-        12.0, ge=0, description="daily clicks+likes+shares to consider posting"
-    )
-    conversion_p: float = Field(
-        0.05, ge=0, le=1, description="daily chance an engaged consumer starts posting"
-    )
+    conversion_engagement: float = Field(12.0, ge=0, description="daily clicks+likes+shares to consider posting")
+    conversion_p: float = Field(0.05, ge=0, le=1, description="daily chance an engaged consumer starts posting")
     post_rate: float = Field(0.8, ge=0, description="posts per day of a producer with no audience")
     post_gain: float = Field(0.6, ge=0, description="extra posts per day per log(1 + engagement)")
-    engagement_decay: float = Field(
-        0.96, ge=0, le=1, description="daily decay of a creator's engagement count"
-    )
+    engagement_decay: float = Field(0.96, ge=0, le=1, description="daily decay of a creator's engagement count")
     creator_quit_days: int = Field(5, ge=1, description="days without a click before a creator stops posting")
 
 
@@ -125,9 +115,7 @@ class WorldConfig(_Section):
     items: Items = Items()
     behaviour: Behaviour = Behaviour()
     dynamics: Dynamics = Dynamics()
-    start_date: str = Field(
-        "2026-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$", description="the first simulated day"
-    )
+    start_date: str = Field("2026-01-01", pattern=r"^\d{4}-\d{2}-\d{2}$", description="the first simulated day")
 
     @classmethod
     def load(cls, path: Path | str | None = None, **overrides: Any) -> WorldConfig:

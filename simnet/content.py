@@ -28,9 +28,7 @@ class ContentModel:
         yy, xx = np.mgrid[0:h, 0:w]
         freq = rng.uniform(0.3, 1.6, size=(topics, 2))
         phase = rng.uniform(0, 2 * np.pi, size=topics)
-        self.texture = np.sin(
-            freq[:, 0, None, None] * xx + freq[:, 1, None, None] * yy + phase[:, None, None]
-        )
+        self.texture = np.sin(freq[:, 0, None, None] * xx + freq[:, 1, None, None] * yy + phase[:, None, None])
 
     def words(self, mix: np.ndarray) -> np.ndarray:
         """Word ids (n, text_length): topic words by the mixture, common words and noise."""

@@ -26,9 +26,7 @@ class EventLog:
     """Columns of the events of one tick, in the order they were produced."""
 
     _cols: dict[str, list[np.ndarray]] = field(
-        default_factory=lambda: {
-            k: [] for k in ("type", "ts", "user", "item", "request", "position", "dwell")
-        }
+        default_factory=lambda: {k: [] for k in ("type", "ts", "user", "item", "request", "position", "dwell")}
     )
     _requests: list[str] = field(default_factory=list)
     _arms: list[str] = field(default_factory=list)

@@ -4,20 +4,8 @@ Every function here is pure (no I/O, no hidden state, no randomness) and vectori
 events of one simulated day are about 4 million rows, so nothing loops over rows in
 Python. Definitions:
 
-Concentration
-    ``gini(x)``
-        The Gini coefficient of non-negative values, zeros included, with the population
-        formula on the values sorted ascending, ``x_(1) <= ... <= x_(n)``::
-
-            G = (n + 1 - 2 * sum_i C_i / C_n) / n,    C_i = x_(1) + ... + x_(i)
-
-        equivalently ``sum_i (2i - n - 1) x_(i) / (n * sum x)``. 0 when all values are
-        equal; ``(n - 1) / n`` (so below 1, approaching it as ``n`` grows) when a single
-        entry holds everything. Empty or all-zero input gives 0.
-    ``top_share(x, fraction)``
-        The share of ``sum x`` held by the ``ceil(fraction * n)`` largest entries.
-        ``activity_top_share`` is the same with ``fraction = 0.2`` (heavy-tail check of
-        sessions per user).
+Concentration (Gini, top shares) lives in :mod:`simnet.concentration`, retention in
+:mod:`simnet.retention`.
 
 Exposure and response
     ``coverage(ids, catalog_size)``
@@ -29,14 +17,6 @@ Exposure and response
     ``arm_metrics(events)``
         Per experiment arm: distinct users with an impression, impressions, clicks, CTR.
 
-Retention
-    A user's *cohort* is the day index of their signup. ``d{h}`` of a cohort is the
-    fraction of its users who were active on day ``cohort + h`` exactly (classic
-    "day-N" retention, not "on or after"). A horizon is *observable* only when
-    ``cohort + h <= last_day``; otherwise ``d{h}`` is NaN rather than a misleading 0.
-    ``overall_retention`` is the size-weighted mean of ``d{h}`` over observable cohorts,
-    which equals the pooled fraction of all those users who came back on day ``h``.
-
 Day summary
     ``day_metrics(events, catalog_size)`` reduces one day's events to counts, rates,
     coverage and the concentration of impressions and clicks over items. Concentration is
@@ -46,9 +26,7 @@ Day summary
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -56,21 +34,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from simnet.concentration import gini_padded, top_share_padded
 from simnet.protocol import EventType
 
 __all__ = [
     "DAY_METRIC_KEYS",
-    "activity_top_share",
     "arm_metrics",
     "coverage",
     "ctr",
     "ctr_by_position",
     "day_metrics",
-    "gini",
-    "overall_retention",
-    "retention_curve",
-    "retention_table",
-    "top_share",
 ]
 
 DAY_METRIC_KEYS: tuple[str, ...] = (
@@ -101,56 +74,6 @@ _KNOWN_TYPES: frozenset[str] = frozenset(t.value for t in EventType)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _as_values(values: npt.ArrayLike | pa.Array | pa.ChunkedArray) -> npt.NDArray[np.float64]:
-    """Finite, non-negative float64 1-d view of ``values``; raises ValueError otherwise."""
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        if values.null_count:
-            raise ValueError("values must not contain nulls")
-        values = values.to_numpy()
-    arr = np.asarray(values, dtype=np.float64).ravel()
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError("values must be finite")
-    if arr.size and arr.min() < 0:
-        raise ValueError("values must be non-negative")
-    return arr
-
-
-def _gini_sorted(sorted_values: npt.NDArray[np.float64], n: int) -> float:
-    """Gini of ``n`` values: ``sorted_values`` ascending plus ``n - len(sorted_values)`` zeros.
-
-    The zeros sort first and add nothing to the cumulative sums, so they only enter
-    through ``n``.
-    """
-    if n == 0 or sorted_values.size == 0:
-        return 0.0
-    cum = np.cumsum(sorted_values)
-    total = float(cum[-1])
-    if total <= 0.0:
-        return 0.0
-    g = (n + 1 - 2.0 * float(cum.sum()) / total) / n
-    # Rounding can push a perfectly equal vector a few ulps below 0.
-    return min(max(g, 0.0), 1.0)
-
-
-def _top_count(fraction: float, n: int) -> int:
-    """``ceil(fraction * n)``, robust to binary rounding (``0.1 * 30`` is 3, not 4)."""
-    if not 0.0 <= fraction <= 1.0 or math.isnan(fraction):
-        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
-    return min(n, math.ceil(round(fraction * n, 9)))
-
-
-def _top_share_counts(values: npt.NDArray[np.float64], n: int, fraction: float) -> float:
-    """``top_share`` of ``values`` padded with zeros to length ``n`` (``n >= len(values)``)."""
-    total = float(values.sum()) if values.size else 0.0
-    if n == 0 or total <= 0.0:
-        return 0.0
-    k = min(_top_count(fraction, n), values.size)
-    if k == 0:
-        return 0.0
-    top = np.partition(values, values.size - k)[values.size - k :]
-    return min(float(top.sum()) / total, 1.0)
 
 
 def _require_columns(table: pa.Table, columns: Sequence[str]) -> None:
@@ -199,56 +122,6 @@ def _per_item_counts(item_ids: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.flo
         return np.zeros(0, dtype=np.float64)
     counted = pc.value_counts(valid)
     return np.asarray(counted.field("counts").to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- concentration
-
-
-def gini(values: npt.ArrayLike | pa.Array | pa.ChunkedArray) -> float:
-    """Gini coefficient of non-negative values, zeros included.
-
-    Definition (population form, values sorted ascending, ``C_i`` their cumulative sums)::
-
-        G = (n + 1 - 2 * sum_i C_i / C_n) / n
-
-    0 means all values are equal; a single non-zero entry gives ``(n - 1) / n``, so the
-    result lies in ``[0, 1)``. Examples: ``gini([0, 0, 0, 1]) == 0.75``,
-    ``gini([1, 2, 3, 4]) == 0.25``.
-
-    Edge cases: empty input or an all-zero input gives 0.0. Multi-dimensional input is
-    flattened. Negative, NaN or infinite values (or Arrow nulls) raise ValueError.
-    """
-    arr = _as_values(values)
-    return _gini_sorted(np.sort(arr), arr.size)
-
-
-def top_share(values: npt.ArrayLike | pa.Array | pa.ChunkedArray, fraction: float = 0.1) -> float:
-    """Share of the total held by the ``ceil(fraction * n)`` largest entries.
-
-    Definition: with ``k = ceil(fraction * n)`` (``fraction * n`` rounded to 9 decimals
-    first, so ``0.1 * 30`` gives ``k = 3``), the sum of the ``k`` largest values divided
-    by the sum of all values. Example: ``top_share([1, 1, 1, 1, 6], 0.2) == 0.6``.
-
-    Edge cases: empty input or a zero total gives 0.0; ``fraction == 0`` gives 0.0 and
-    ``fraction == 1`` gives 1.0 (for a positive total). ``fraction`` outside ``[0, 1]``
-    and negative or non-finite values raise ValueError. The result is non-decreasing
-    in ``fraction`` and lies in ``[0, 1]``.
-    """
-    arr = _as_values(values)
-    _top_count(fraction, arr.size)  # validates fraction even for empty input
-    return _top_share_counts(arr, arr.size, fraction)
-
-
-def activity_top_share(
-    sessions_per_user: npt.ArrayLike | pa.Array | pa.ChunkedArray, fraction: float = 0.2
-) -> float:
-    """Share of all sessions made by the most active ``fraction`` of users (default 20%).
-
-    Definition and edge cases are those of :func:`top_share`; only the default fraction
-    differs. Pass one entry per user, including users with zero sessions: leaving them
-    out shrinks ``n``, hence the "top 20%" group, and understates the concentration.
-    """
-    return top_share(sessions_per_user, fraction)
 
 
 # --------------------------------------------------------------------------- exposure
@@ -342,9 +215,7 @@ def arm_metrics(events: pa.Table) -> pd.DataFrame:
     codes, lookup = _type_codes(events)
     imp = _mask(codes, lookup, EventType.IMPRESSION)
     clk = _mask(codes, lookup, EventType.CLICK)
-    keep = (imp | clk) & ~np.asarray(
-        events.column("arm").is_null().to_numpy(zero_copy_only=False), dtype=bool
-    )
+    keep = (imp | clk) & ~np.asarray(events.column("arm").is_null().to_numpy(zero_copy_only=False), dtype=bool)
     columns = ["arm", "users", "impressions", "clicks", "ctr"]
     if not keep.any():
         return pd.DataFrame(
@@ -384,118 +255,6 @@ def arm_metrics(events: pa.Table) -> pd.DataFrame:
     np.divide(clicks, impressions, out=rate, where=impressions > 0)
     frame["ctr"] = rate
     return frame.sort_values("arm", kind="stable").reset_index(drop=True)[columns]
-
-
-# --------------------------------------------------------------------------- retention
-
-
-def _cohorts(signups: pd.DataFrame) -> pd.DataFrame:
-    """One row per user: ``user_id`` and ``cohort`` (the earliest signup day)."""
-    for column in ("user_id", "day"):
-        if column not in signups.columns:
-            raise ValueError(f"signups lacks column {column!r}")
-    first = signups.groupby("user_id", sort=False)["day"].min()
-    return pd.DataFrame({"user_id": first.index.to_numpy(), "cohort": first.to_numpy(dtype=np.int64)})
-
-
-def _active_offsets(users: pd.DataFrame, activity: pd.DataFrame) -> pd.DataFrame:
-    """Distinct (user_id, cohort, offset) with ``offset = active day - cohort``."""
-    for column in ("user_id", "day"):
-        if column not in activity.columns:
-            raise ValueError(f"activity lacks column {column!r}")
-    active = activity[["user_id", "day"]].drop_duplicates()
-    merged = active.merge(users, on="user_id", how="inner")
-    offsets = merged["day"].to_numpy(dtype=np.int64) - merged["cohort"].to_numpy(dtype=np.int64)
-    return pd.DataFrame(
-        {"user_id": merged["user_id"].to_numpy(), "cohort": merged["cohort"], "offset": offsets}
-    )
-
-
-def retention_table(
-    signups: pd.DataFrame,
-    activity: pd.DataFrame,
-    last_day: int,
-    horizons: Sequence[int] = (1, 7),
-) -> pd.DataFrame:
-    """Day-N retention per signup cohort.
-
-    ``signups`` has columns ``user_id`` and ``day`` (day index of the signup; a user's
-    cohort is their earliest signup day). ``activity`` has ``user_id`` and ``day`` (days on
-    which the user was active; duplicates allowed, users without a signup ignored).
-
-    Output: one row per cohort present in ``signups``, sorted by cohort, with columns
-    ``cohort`` (int), ``size`` (users in the cohort, int) and ``d{h}`` for each horizon
-    ``h`` (float): the fraction of the cohort active on day ``cohort + h`` exactly.
-
-    Edge cases: ``d{h}`` is NaN where ``cohort + h > last_day`` (not yet observable);
-    empty ``signups`` gives an empty frame with those columns. Negative or duplicate
-    horizons raise ValueError.
-    """
-    hs = [int(h) for h in horizons]
-    if any(h < 0 for h in hs) or len(set(hs)) != len(hs):
-        raise ValueError(f"horizons must be distinct and >= 0, got {list(horizons)}")
-    users = _cohorts(signups)
-    sizes = users.groupby("cohort").size()
-    cohort_days = sizes.index.to_numpy(dtype=np.int64)
-    size = sizes.to_numpy(dtype=np.int64)
-    out: dict[str, Any] = {"cohort": cohort_days, "size": size}
-    offsets = _active_offsets(users, activity)
-    for h in hs:
-        hit = offsets.loc[offsets["offset"] == h, "cohort"]
-        returned = hit.value_counts().reindex(sizes.index, fill_value=0).to_numpy(dtype=np.float64)
-        frac = returned / np.maximum(size, 1)
-        frac[cohort_days + h > last_day] = np.nan
-        out[f"d{h}"] = frac
-    return pd.DataFrame(out, columns=["cohort", "size", *[f"d{h}" for h in hs]])
-
-
-def overall_retention(table: pd.DataFrame, horizon: int) -> float | None:
-    """Size-weighted mean of ``d{horizon}`` over the cohorts where it is observable.
-
-    Definition: ``sum(size * d_h) / sum(size)`` over rows of a :func:`retention_table`
-    output whose ``d{horizon}`` is not NaN; this is the pooled fraction of those users
-    active ``horizon`` days after signup.
-
-    Edge cases: None when no cohort is observable at that horizon (or all observable
-    cohorts are empty). A missing ``d{horizon}`` column raises KeyError.
-    """
-    column = f"d{horizon}"
-    if column not in table.columns:
-        raise KeyError(f"retention table has no column {column!r}")
-    values = table[column].to_numpy(dtype=np.float64)
-    weights = table["size"].to_numpy(dtype=np.float64)
-    observable = ~np.isnan(values)
-    total = float(weights[observable].sum())
-    if total <= 0.0:
-        return None
-    return float((weights[observable] * values[observable]).sum()) / total
-
-
-def retention_curve(
-    signups: pd.DataFrame, activity: pd.DataFrame, cohort: int, last_day: int
-) -> npt.NDArray[np.float64]:
-    """Fraction of one signup cohort active on each day ``cohort, cohort + 1, .., last_day``.
-
-    Entry ``i`` is the fraction of the cohort's users (cohort = earliest signup day, as in
-    :func:`retention_table`) active on day ``cohort + i``, so entry ``h`` equals
-    ``d{h}`` of that cohort in :func:`retention_table`. Entry 0 counts activity on the
-    signup day itself, which is 1 only if ``activity`` records it.
-
-    Edge cases: ``last_day < cohort`` gives an empty array; an empty cohort (no user
-    signed up that day) gives an all-NaN array, since the fraction is undefined.
-    """
-    length = max(int(last_day) - int(cohort) + 1, 0)
-    users = _cohorts(signups)
-    members = users[users["cohort"] == cohort]
-    if length == 0:
-        return np.zeros(0, dtype=np.float64)
-    if members.empty:
-        return np.full(length, np.nan)
-    offsets = _active_offsets(members, activity)
-    offs = offsets["offset"].to_numpy(dtype=np.int64)
-    offs = offs[(offs >= 0) & (offs < length)]
-    counts = np.bincount(offs, minlength=length).astype(np.float64)
-    return counts / len(members)
 
 
 # --------------------------------------------------------------------------- one day
@@ -546,18 +305,14 @@ def day_metrics(events: pa.Table, catalog_size: int) -> dict[str, float | int]:
     dau = _count_distinct(imp.column("user_id"))
     slates = _count_distinct(imp.column("request_id"))
 
-    creators = _count_distinct(
-        events.column("user_id").filter(pa.array(_mask(codes, lookup, EventType.CREATE)))
-    )
+    creators = _count_distinct(events.column("user_id").filter(pa.array(_mask(codes, lookup, EventType.CREATE))))
 
     dwell = events.column("dwell_ms").filter(pa.array(_mask(codes, lookup, EventType.DWELL)))
     dwell_mean = pc.mean(dwell).as_py() if len(dwell) else None
     mean_dwell_ms = 0.0 if dwell_mean is None else float(dwell_mean)
 
     imp_counts = _per_item_counts(imp.column("item_id"))
-    click_counts = _per_item_counts(
-        events.column("item_id").filter(pa.array(_mask(codes, lookup, EventType.CLICK)))
-    )
+    click_counts = _per_item_counts(events.column("item_id").filter(pa.array(_mask(codes, lookup, EventType.CLICK))))
     for name, per_item in (("impressed", imp_counts), ("clicked", click_counts)):
         if per_item.size > catalog_size:
             raise ValueError(f"{per_item.size} distinct items {name} exceed catalog_size {catalog_size}")
@@ -580,7 +335,7 @@ def day_metrics(events: pa.Table, catalog_size: int) -> dict[str, float | int]:
         "mean_dwell_ms": mean_dwell_ms,
         "creators": creators,
         "coverage": imp_counts.size / catalog_size if catalog_size else 0.0,
-        "exposure_gini": _gini_sorted(np.sort(imp_counts), catalog_size),
-        "click_gini": _gini_sorted(np.sort(click_counts), catalog_size),
-        "click_top10_share": _top_share_counts(click_counts, catalog_size, 0.1),
+        "exposure_gini": gini_padded(np.sort(imp_counts), catalog_size),
+        "click_gini": gini_padded(np.sort(click_counts), catalog_size),
+        "click_top10_share": top_share_padded(click_counts, catalog_size, 0.1),
     }

@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from simnet.metrics import gini, top_share
+from simnet.concentration import gini, top_share
 
 if TYPE_CHECKING:
     from simnet.report import RunReport
@@ -100,9 +100,7 @@ def _per_day(ax: Axes, day: FloatArray, series: Sequence[tuple[FloatArray, str, 
     ax.grid(alpha=0.3)
 
 
-def _twin_per_day(
-    fig: Figure, day: FloatArray, left: tuple[FloatArray, str], right: tuple[FloatArray, str]
-) -> None:
+def _twin_per_day(fig: Figure, day: FloatArray, left: tuple[FloatArray, str], right: tuple[FloatArray, str]) -> None:
     """Two per-day series of different scales on twin y axes with one legend."""
     ax = fig.add_subplot()
     _per_day(ax, day, [(left[0], left[1], "C0")], left[1])
@@ -269,9 +267,7 @@ def score_by_policy(policies: Sequence[str], mean: npt.ArrayLike, std: npt.Array
         if m.size:
             x = np.arange(m.size)
             ax.bar(x, np.nan_to_num(m), yerr=np.nan_to_num(as_float(std)), capsize=4, color="C0")
-            ax.set_xticks(
-                x, list(policies), rotation=30 if m.size > 4 else 0, ha="right" if m.size > 4 else "center"
-            )
+            ax.set_xticks(x, list(policies), rotation=30 if m.size > 4 else 0, ha="right" if m.size > 4 else "center")
             ax.axhline(0, color="#555555", linewidth=0.8)
         else:
             _note(ax, "no policies")
@@ -307,9 +303,7 @@ def report_figures(report: RunReport) -> list[dict[str, str]]:
     d = report.daily
     day = column(d, "day") if "day" in d.columns else np.arange(len(d), dtype=float)
     ret = report.retention
-    cohorts = (
-        [str(c) for c in ret["cohort"]] if "cohort" in ret.columns else [str(i) for i in range(len(ret))]
-    )
+    cohorts = [str(c) for c in ret["cohort"]] if "cohort" in ret.columns else [str(i) for i in range(len(ret))]
     return [
         figure(
             "Users",

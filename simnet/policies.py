@@ -170,9 +170,7 @@ class OraclePolicy(_Base):
 
     name = "oracle"
 
-    def __init__(
-        self, rng: np.random.Generator, world: World, pool: int = 60, diversity: float = 0.35
-    ) -> None:
+    def __init__(self, rng: np.random.Generator, world: World, pool: int = 60, diversity: float = 0.35) -> None:
         super().__init__(rng)
         self.world, self.pool, self.diversity = world, pool, diversity
         self._pools: np.ndarray | None = None

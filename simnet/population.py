@@ -31,9 +31,7 @@ class _Store:
             arr = getattr(self, f.name)
             if not isinstance(arr, np.ndarray) or arr.shape[0] >= need:
                 continue
-            grown = np.full(
-                (max(need, 2 * arr.shape[0]), *arr.shape[1:]), self._fill(f.name), dtype=arr.dtype
-            )
+            grown = np.full((max(need, 2 * arr.shape[0]), *arr.shape[1:]), self._fill(f.name), dtype=arr.dtype)
             grown[: arr.shape[0]] = arr
             setattr(self, f.name, grown)
         idx = np.arange(self.n, need)
@@ -171,9 +169,7 @@ class Genesis:
         users.clickbaiter[ids] = self.rng.random(ids.size) < cfg.clickbait_creator_share
         users.idle_days[ids] = 0
 
-    def add_items(
-        self, catalogue: Catalogue, users: Users, creators: np.ndarray, created_us: np.ndarray
-    ) -> np.ndarray:
+    def add_items(self, catalogue: Catalogue, users: Users, creators: np.ndarray, created_us: np.ndarray) -> np.ndarray:
         """One new item per entry of ``creators``, about the creator's own interests."""
         cfg, rng = self.items_cfg, self.rng
         n = creators.size

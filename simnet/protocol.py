@@ -56,9 +56,7 @@ ITEM_EVENTS = frozenset(
 )
 """Event types that must name an item."""
 
-SLATE_EVENTS = frozenset(
-    {EventType.IMPRESSION, EventType.CLICK, EventType.LIKE, EventType.SHARE, EventType.DWELL}
-)
+SLATE_EVENTS = frozenset({EventType.IMPRESSION, EventType.CLICK, EventType.LIKE, EventType.SHARE, EventType.DWELL})
 """Event types that answer a recommendation and so carry request_id and position."""
 
 

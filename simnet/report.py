@@ -131,9 +131,7 @@ def _table(
     title: str, df: pd.DataFrame, *, note: str = "", open_: bool = False, marker_col: str | None = None
 ) -> dict[str, Any]:
     """A table for the template: numbers right-aligned and formatted, an optional status marker column."""
-    numeric = [
-        pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns
-    ]
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     rows = []
     for record in df.itertuples(index=False, name=None):
         row = []
@@ -288,17 +286,13 @@ def _mean_std_table(stats: pd.DataFrame, metrics: Sequence[str]) -> dict[str, An
     for metric in metrics:
         table["columns"].append(metric)
         table["numeric"].append(True)
-        for row, mean, std in zip(
-            table["rows"], stats[f"{metric}_mean"], stats[f"{metric}_std"], strict=True
-        ):
+        for row, mean, std in zip(table["rows"], stats[f"{metric}_mean"], stats[f"{metric}_std"], strict=True):
             text = fmt(mean) if is_missing(std) else f"{fmt(mean)} ± {fmt(std)}"
             row.append({"text": text, "marker": "", "num": True})
     return table
 
 
-def write_comparison(
-    rows: pd.DataFrame, out_dir: Path, title: str, calibration: pd.DataFrame | None = None
-) -> Path:
+def write_comparison(rows: pd.DataFrame, out_dir: Path, title: str, calibration: pd.DataFrame | None = None) -> Path:
     """Writes out_dir/comparison.html (mean ± std per policy and a bar plot of score), out_dir/comparison.csv
     (the rows as given) and out_dir/comparison_summary.csv (per-policy statistics); returns the HTML path.
     ``calibration`` (target, expected, measured, ok) adds the targets judged across policies."""

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from simnet import metrics
+from simnet import metrics, retention
 from simnet.calibration import calibrate
 from simnet.config import WorldConfig
 from simnet.events import EventLog
@@ -179,7 +179,7 @@ def _report(spec: RunSpec, world: World, tally: _Tally, seconds: float) -> RunRe
     last = spec.days - 1
     signups = pd.concat(tally.signups, ignore_index=True)
     activity = pd.concat(tally.activity, ignore_index=True)
-    retention = metrics.retention_table(signups, activity, last_day=last)
+    cohorts = retention.retention_table(signups, activity, last_day=last)
     impressions = int(daily["impressions"].sum())
     clicks = int(daily["clicks"].sum())
     summary: Summary = {
@@ -204,9 +204,9 @@ def _report(spec: RunSpec, world: World, tally: _Tally, seconds: float) -> RunRe
         "churned": int(daily["churns"].sum()),
     }
     if spec.days >= 2:
-        summary["retention_d1"] = metrics.overall_retention(retention, 1)
+        summary["retention_d1"] = retention.overall_retention(cohorts, 1)
     if spec.days >= 8:
-        summary["retention_d7"] = metrics.overall_retention(retention, 7)
+        summary["retention_d7"] = retention.overall_retention(cohorts, 7)
     items, users = world.items, world.users
     item_clicks = items.clicks[: items.n].copy()
     user_sessions = users.sessions[: users.n].copy()
@@ -216,8 +216,8 @@ def _report(spec: RunSpec, world: World, tally: _Tally, seconds: float) -> RunRe
         title=f"SimNet: {spec.policy}, {users.n:,} users, {spec.days} day(s), seed {spec.seed}",
         summary=summary,
         daily=daily,
-        retention=retention,
-        retention_curve=metrics.retention_curve(signups, activity, cohort=0, last_day=last),
+        retention=cohorts,
+        retention_curve=retention.retention_curve(signups, activity, cohort=0, last_day=last),
         calibration=calibration,
         item_clicks=item_clicks,
         user_sessions=user_sessions,

@@ -19,9 +19,7 @@ from __future__ import annotations
 WEIGHTS = {"reach": 0.30, "value": 0.30, "satisfaction": 0.25, "creator_health": 0.15}
 
 
-def day_score(
-    reach: float, value_per_active_user: float, satisfaction: float, creator_health: float
-) -> float:
+def day_score(reach: float, value_per_active_user: float, satisfaction: float, creator_health: float) -> float:
     """The day's score from its four parts (each in [0, 1] after squashing value)."""
     parts = {
         "reach": reach,

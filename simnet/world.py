@@ -78,9 +78,7 @@ class World:
         self.items = Catalogue(pop.topics)
         self.follows = PairSet()
         self.start = date.fromisoformat(cfg.start_date)
-        self.start_us = (
-            int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()) * US
-        )
+        self.start_us = int(datetime(self.start.year, self.start.month, self.start.day, tzinfo=UTC).timestamp()) * US
         self.day = 0
         self.stats = DayStats()
         self._shares_last_hour = 0
@@ -119,10 +117,7 @@ class World:
         users, dyn, rng = self.users, self.cfg.dynamics, self.rng
         t0 = self.start_us + self.day * DAY_US + hour * HOUR_US
         alive = users.alive[: users.n]
-        rate = (
-            dyn.signup_rate * alive.sum() / 24 * DIURNAL[hour]
-            + dyn.referrals_per_share * self._shares_last_hour
-        )
+        rate = dyn.signup_rate * alive.sum() / 24 * DIURNAL[hour] + dyn.referrals_per_share * self._shares_last_hour
         new = self.genesis.add_users(users, int(rng.poisson(rate)), self.day, dyn.initial_satisfaction)
         signed_up = t0 + rng.integers(0, HOUR_US, size=new.size)
         events.add(EventType.SIGNUP, signed_up, new)
@@ -175,9 +170,7 @@ class World:
         self.stats.invalid_items += int(((slates != EMPTY) & ~ok).sum())
         return np.where(ok, slates, EMPTY)
 
-    def _sessions(
-        self, policy: Policy, who: np.ndarray, start: np.ndarray, t0: int, events: EventLog
-    ) -> None:
+    def _sessions(self, policy: Policy, who: np.ndarray, start: np.ndarray, t0: int, events: EventLog) -> None:
         """All sessions of an hour, one slate per round until each user stops."""
         beh, dyn, rng = self.cfg.behaviour, self.cfg.dynamics, self.rng
         users, items = self.users, self.items
@@ -249,9 +242,7 @@ class World:
         fresh = ~self.follows.contains(u, creator) & (creator != u)
         follow = fresh & (rng.random(v.size) < behaviour.sigmoid(beh.follow_base + v))
         events.add(EventType.LIKE, after[like] + US, u[like], item[like], request[like], position[like])
-        events.add(
-            EventType.SHARE, after[share] + 2 * US, u[share], item[share], request[share], position[share]
-        )
+        events.add(EventType.SHARE, after[share] + 2 * US, u[share], item[share], request[share], position[share])
         events.add(EventType.FOLLOW, after[follow] + 3 * US, u[follow], item[follow])
         self.follows.add(u[follow], creator[follow])
         self.follows.commit()

@@ -14,21 +14,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simnet.concentration import activity_top_share, gini, top_share
 from simnet.metrics import (
     DAY_METRIC_KEYS,
-    activity_top_share,
     arm_metrics,
     coverage,
     ctr,
     ctr_by_position,
     day_metrics,
-    gini,
-    overall_retention,
-    retention_curve,
-    retention_table,
-    top_share,
 )
 from simnet.protocol import EVENT_SCHEMA, IMAGE_SIZE
+from simnet.retention import overall_retention, retention_curve, retention_table
 from tests.strategies import (
     event_tables,
     fractions,
