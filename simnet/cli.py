@@ -67,7 +67,7 @@ def run(
     users: Users = 100_000,
     days: Days = 1,
     policy: Annotated[PolicyName, typer.Option(help="reference policy that serves the feeds")] = PolicyName.popularity,
-    seed: Annotated[int, typer.Option(help="seed of the world; same seed, same run")] = 7,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the world; same seed, same run")] = 7,
     config: ConfigPath = None,
     out: Annotated[Path | None, typer.Option(help="folder for the events (lake layout) and the report")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object and nothing else")] = False,
@@ -113,9 +113,11 @@ def compare(
         raise _fail(f"unknown policy {', '.join(unknown)}; choose from {', '.join(p.value for p in PolicyName)}")
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        if not seed_list or min(seed_list) < 0:
+            raise ValueError(seeds)
         prepare_output(out)
     except ValueError as err:
-        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from err
+        raise _fail(f"--seeds must be comma-separated integers >= 0, got {seeds!r}") from err
     except OutputError as err:
         raise _fail(str(err)) from err
     world = _config(config, users)

@@ -122,9 +122,12 @@ class WorldConfig(_Section):
         """The default configuration, or the YAML file ``path``; ``overrides`` set top-level sections."""
         data: dict[str, Any] = {}
         source = Path(path) if path else CONFIG_DIR / "default.yaml"
-        if not source.exists():
-            raise FileNotFoundError(f"no world configuration at {source}")
-        loaded = yaml.safe_load(source.read_text()) or {}
+        if not source.is_file():
+            raise FileNotFoundError(f"no world configuration file at {source}")
+        try:
+            loaded = yaml.safe_load(source.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{source} is not valid YAML: {err}") from err
         if not isinstance(loaded, dict):
             raise ValueError(f"{source} must hold a mapping of sections")
         data.update(loaded)

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from simnet import behaviour
 from simnet.protocol import EventType, RecommendationBatchRequest, RecommendationBatchResponse
-from simnet.rowsets import EMPTY, isin_rows, push_rows
+from simnet.rowsets import EMPTY, distinct_draws, isin_rows, push_rows
 
 if TYPE_CHECKING:
     from simnet.world import World
@@ -68,13 +68,7 @@ class RandomPolicy(_Base):
         if self.catalogue.size == 0:
             return self._respond(np.full((n, 0), EMPTY), np.zeros((n, 0)))
         k = min(k, self.catalogue.size)
-        pick = self.rng.integers(0, self.catalogue.size, size=(n, k))
-        while True:  # redraw the rare repeats within a slate
-            ordered = np.sort(pick, axis=1)
-            rows = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
-            if rows.size == 0:
-                break
-            pick[rows] = self.rng.integers(0, self.catalogue.size, size=(rows.size, k))
+        pick = distinct_draws(self.rng, self.catalogue.size, n, k)
         return self._respond(self.catalogue[pick], np.zeros(pick.shape))
 
 
@@ -147,12 +141,14 @@ class PopularityPolicy(_Base):
         # Sample the trending slots in proportion to popularity (Gumbel top-k on log score).
         weight = np.log(self.score[top] + 0.5) + self.rng.gumbel(size=(n, top.size))
         short = min(k - explore + 8, top.size)
-        candidates = top[np.argpartition(-weight, short - 1, axis=1)[:, :short]]
+        part = np.argpartition(-weight, short - 1, axis=1)[:, :short]
+        part = np.take_along_axis(part, np.argsort(-np.take_along_axis(weight, part, axis=1), axis=1), axis=1)
+        candidates = top[part]  # the sampled trending items, best first
         served = isin_rows(candidates, self.served[users])
         order = np.argsort(served, axis=1, kind="stable")[:, : k - explore]  # unserved first
         slates = np.take_along_axis(candidates, order, axis=1)
         if explore:
-            fresh = self.fresh[self.rng.integers(0, self.fresh.size, (n, explore))]
+            fresh = self.fresh[distinct_draws(self.rng, self.fresh.size, n, explore)]
             fresh[isin_rows(fresh, slates)] = EMPTY
             slates = np.concatenate([slates, fresh], axis=1)
         if np.unique(users).size == n:

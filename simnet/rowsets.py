@@ -42,6 +42,19 @@ def isin_rows(needles: np.ndarray, haystack: np.ndarray) -> np.ndarray:
     return count_in_rows(needles, haystack) > 0
 
 
+def distinct_draws(rng: np.random.Generator, high: int, rows: int, cols: int) -> np.ndarray:
+    """``rows`` rows of ``cols`` distinct integers in ``[0, high)`` (``cols <= high``), uniformly."""
+    if cols > high:
+        raise ValueError(f"cannot draw {cols} distinct values below {high}")
+    draws = rng.integers(0, high, size=(rows, cols))
+    while True:  # redraw the rows with a repeat; rare when cols << high
+        ordered = np.sort(draws, axis=1)
+        bad = np.flatnonzero((ordered[:, 1:] == ordered[:, :-1]).any(axis=1))
+        if bad.size == 0:
+            return draws
+        draws[bad] = rng.integers(0, high, size=(bad.size, cols))
+
+
 def push_rows(ring: np.ndarray, cursor: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """Append ``values[i, :]`` (EMPTY entries skipped) to ring row ``rows[i]``, oldest overwritten.
 

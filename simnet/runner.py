@@ -141,15 +141,14 @@ def simulate(spec: RunSpec, out: Path | None = None, progress: bool = True) -> t
         task = bar.add_task(
             f"simulating {spec.days} day(s) of {spec.config.population.users:,} users", total=spec.days * 24
         )
-        pending = EventLog()
-        world.begin(pending)
+        genesis = EventLog()
+        world.begin(genesis)
         for day in range(spec.days):
             tables = []
             for hour in range(24):
-                if hour:
-                    pending = EventLog()
-                world.hour(hour, policy, pending)
-                table = pending.table(spec.run_id, seq)
+                events = genesis if day == hour == 0 else EventLog()  # genesis goes out with the first hour
+                world.hour(hour, policy, events)
+                table = events.table(spec.run_id, seq)
                 seq += len(table)
                 policy.observe(table)
                 if lake:

@@ -2,7 +2,7 @@
 
 Per day, in [0, 100]:
 
-    score = 100 * (0.30 * reach + 0.30 * value + 0.25 * satisfaction + 0.15 * creator_health)
+    score = 100 * (0.30 * reach + 0.30 * value + 0.30 * satisfaction + 0.10 * creator_health)
 
 - reach: DAU over every user who ever signed up (churned users count against it,
   so losing users cannot raise the ratio);
@@ -16,7 +16,9 @@ The headline is the mean of the daily scores.
 
 from __future__ import annotations
 
-WEIGHTS = {"reach": 0.30, "value": 0.30, "satisfaction": 0.25, "creator_health": 0.15}
+WEIGHTS = {"reach": 0.30, "value": 0.30, "satisfaction": 0.30, "creator_health": 0.10}
+"""Long-term user health carries the score; creator health is a smaller counterweight, since
+spreading exposure at random keeps every creator clicked while serving users badly."""
 
 
 def day_score(reach: float, value_per_active_user: float, satisfaction: float, creator_health: float) -> float:

@@ -148,12 +148,18 @@ class World:
         response = policy.recommend(request)
         if len(response.request_ids) != who.size:
             raise PolicyError(f"{policy.name} answered {len(response.request_ids)} of {who.size} requests")
-        if all(len(row) == k for row in response.item_ids):
+        lengths = np.fromiter((len(row) for row in response.item_ids), dtype=np.int64, count=who.size)
+        if (lengths == k).all():
             slates = np.array(response.item_ids, dtype=np.int64).reshape(who.size, k)
         else:
             slates = np.full((who.size, k), EMPTY, dtype=np.int64)
             for i, row in enumerate(response.item_ids):
                 slates[i, : min(len(row), k)] = row[:k]
+        given = np.arange(k)[None, :] < lengths[:, None]
+        negative = given & (slates < 0)
+        slates[negative] = EMPTY
+        # Ids beyond k, and negative ids, are never shown: they count against the policy.
+        self.stats.invalid_items += int(np.maximum(lengths - k, 0).sum()) + int(negative.sum())
         base = events.requests(response.request_ids, response.arms, response.model_versions)
         return slates, base
 
@@ -283,7 +289,7 @@ class World:
         users.producer[:n] &= ~quit_
         self.stats.quits = int(quit_.sum())
 
-        engaged = alive & ~users.producer[:n] & (users.engagement[:n] >= dyn.conversion_engagement)
+        engaged = alive & ~producer & (users.engagement[:n] >= dyn.conversion_engagement)
         convert = np.flatnonzero(engaged & (rng.random(n) < dyn.conversion_p))
         self.genesis.make_producers(users, convert)
         self.stats.conversions = int(convert.size)

@@ -17,6 +17,7 @@ import pyarrow as pa
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from simnet.config import WorldConfig
 from simnet.protocol import EVENT_SCHEMA, IMAGE_SIZE, ITEM_EVENTS, SLATE_EVENTS, EventType
 
 DAY_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,9 +58,7 @@ def positive_scales() -> st.SearchStrategy[float]:
 
 
 @st.composite
-def retention_inputs(
-    draw: st.DrawFn, max_users: int = 30, max_day: int = 12
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+def retention_inputs(draw: st.DrawFn, max_users: int = 30, max_day: int = 12) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """``(signups, activity, last_day)`` for the retention functions.
 
     ``signups`` (columns user_id, day) may list a user more than once; ``activity``
@@ -68,9 +67,7 @@ def retention_inputs(
     """
     n_users = draw(st.integers(0, max_users))
     signup_days = draw(st.lists(st.integers(0, max_day), min_size=n_users, max_size=n_users))
-    extra = draw(
-        st.lists(st.tuples(st.integers(0, max(n_users - 1, 0)), st.integers(0, max_day)), max_size=5)
-    )
+    extra = draw(st.lists(st.tuples(st.integers(0, max(n_users - 1, 0)), st.integers(0, max_day)), max_size=5))
     rows = list(enumerate(signup_days)) + (extra if n_users else [])
     signups = pd.DataFrame(rows, columns=["user_id", "day"], dtype=np.int64)
     active = draw(st.lists(st.tuples(st.integers(0, max_users + 5), st.integers(0, max_day)), max_size=200))
@@ -79,9 +76,7 @@ def retention_inputs(
     return signups, activity, last_day
 
 
-def _event_row(
-    draw: st.DrawFn, index: int, kind: EventType, max_users: int, max_items: int
-) -> dict[str, Any]:
+def _event_row(draw: st.DrawFn, index: int, kind: EventType, max_users: int, max_items: int) -> dict[str, Any]:
     row: dict[str, Any] = {
         "event_id": f"e{index}",
         "ts": DAY_START + timedelta(seconds=draw(st.integers(0, 86_399))),
@@ -115,3 +110,58 @@ def event_tables(draw: st.DrawFn, max_rows: int = 40, max_users: int = 6, max_it
     n = draw(st.integers(0, max_rows))
     rows = [_event_row(draw, i, draw(kinds), max_users, max_items) for i in range(n)]
     return pa.Table.from_pylist(rows, schema=EVENT_SCHEMA)
+
+
+def id_matrices(
+    rows: int, cols: st.SearchStrategy[int], max_id: int = 20, empty: int = -1
+) -> st.SearchStrategy[npt.NDArray[np.int64]]:
+    """(rows, cols) int64 matrices of ids in ``0 .. max_id`` with ``empty`` markers mixed in.
+
+    Small id ranges make repeats within a row, and matches between rows, frequent.
+    """
+    elements = st.one_of(st.just(empty), st.integers(0, max_id))
+    return cols.flatmap(lambda c: hnp.arrays(np.int64, (rows, c), elements=elements))
+
+
+@st.composite
+def needles_and_haystacks(
+    draw: st.DrawFn, max_rows: int = 8, max_cols: int = 12, max_id: int = 20
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``(needles, haystack)``: two id matrices with the same number of rows, for per-row membership."""
+    b = draw(st.integers(0, max_rows))
+    needles = draw(id_matrices(b, st.integers(0, max_cols), max_id))
+    haystack = draw(id_matrices(b, st.integers(0, max_cols), max_id))
+    return needles, haystack
+
+
+@st.composite
+def small_world_configs(draw: st.DrawFn, max_users: int = 500) -> WorldConfig:
+    """Small, valid :class:`simnet.config.WorldConfig` variations of the default world.
+
+    Varies scale, topic structure, slate size, the producer share and the behaviour's
+    most influential constants, within their documented ranges.
+    """
+    clusters = draw(st.integers(1, 4))
+    per_cluster = draw(st.integers(1 if clusters > 1 else 2, 4))
+    users = draw(st.integers(100, max_users))
+    cfg = WorldConfig.load(
+        population={
+            "topics": clusters * per_cluster,
+            "clusters": clusters,
+            "producer_share": draw(st.floats(0.01, 0.2)),
+            "activity_sigma": draw(st.floats(0.0, 1.5)),
+        },
+        behaviour={
+            "slate_size": draw(st.integers(1, 15)),
+            "position_decay": draw(st.floats(0.5, 1.0)),
+            "no_click_utility": draw(st.floats(2.0, 8.0)),
+            "max_slates": draw(st.integers(1, 12)),
+        },
+        dynamics={
+            "churn_threshold": draw(st.floats(0.0, 0.8)),
+            "churn_rate": draw(fractions()),
+            "satisfaction_step": draw(st.floats(0.01, 1.0)),
+            "conversion_engagement": draw(st.floats(0.0, 10.0)),
+        },
+    )
+    return cfg.with_users(users)
