@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
+from tinyworld.commands import ingest
 from tinyworld.settings import Settings, UnknownEnvironmentError
 
 app = typer.Typer(
@@ -18,6 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.add_typer(ingest.app, name="ingest")
 
 EnvOption = Annotated[
     str,

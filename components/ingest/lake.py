@@ -1,0 +1,130 @@
+"""Writing micro-batches to the lake: ``<root>/dt=YYYY-MM-DD/hour=HH/<name>.parquet``.
+
+Rows go to the partition of their event time (``ts``, UTC), one file per partition per
+micro-batch. A file appears whole or not at all: on a local disk it is written under a hidden
+temporary name (``.``-prefixed, which Spark and pyarrow datasets skip), fsynced, then renamed
+over its final name; on an object store a single PUT is already atomic. Writing the same name
+twice replaces the file, which is what makes a redone flush exactly-once.
+
+The root is a local path (or ``file://`` URL) or an object-store URL that pyarrow understands
+(``s3://bucket/prefix``, ``gs://...``); other fsspec URLs (``memory://`` in tests) go through
+fsspec. Timestamps are written in microseconds (Spark rejects nanoseconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+US_PER_HOUR = 3_600_000_000
+
+
+def partition_dir(dt: str, hour: int) -> str:
+    """The partition folder of one hour, relative to the root: ``dt=YYYY-MM-DD/hour=HH``."""
+    return f"dt={dt}/hour={hour:02d}"
+
+
+def split_by_hour(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """The table's rows grouped by the UTC hour of ``ts``: (partition folder, rows), in time order."""
+    if len(table) == 0:
+        return []
+    hours = pc.cast(table["ts"], pa.int64()).to_numpy() // US_PER_HOUR
+    parts = []
+    for h in np.unique(hours):
+        stamp = np.datetime64(int(h), "h")
+        day = stamp.astype("datetime64[D]")
+        hour = int((stamp - day).astype(int))
+        parts.append((partition_dir(str(day), hour), table.filter(pa.array(hours == h))))
+    return parts
+
+
+def resolve_root(root: str, s3_endpoint_url: str | None = None) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and base path of a lake root (a local path or a URL)."""
+    if "://" not in root:
+        return pafs.LocalFileSystem(), str(Path(root).resolve())
+    if root.startswith("s3://") and s3_endpoint_url:
+        bucket_path = root.removeprefix("s3://").rstrip("/")
+        return pafs.S3FileSystem(endpoint_override=s3_endpoint_url), bucket_path
+    try:
+        fs, base = pafs.FileSystem.from_uri(root)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        import fsspec.core
+
+        fsspec_fs, base = fsspec.core.url_to_fs(root)
+        fs = pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs))
+    return fs, base.rstrip("/")
+
+
+class LakeWriter:
+    """Writes tables with :data:`~simnet.protocol.EVENT_SCHEMA` into the partitioned lake."""
+
+    def __init__(
+        self,
+        root: str,
+        *,
+        filesystem: pafs.FileSystem | None = None,
+        s3_endpoint_url: str | None = None,
+        compression: str = "zstd",
+    ) -> None:
+        if filesystem is not None:
+            self.fs, self.base = filesystem, root.rstrip("/")
+        else:
+            self.fs, self.base = resolve_root(root, s3_endpoint_url)
+        self.root = root
+        self.compression = compression
+        self._local = isinstance(self.fs, pafs.LocalFileSystem)
+
+    def write(self, table: pa.Table, name: str) -> list[str]:
+        """Write ``table`` split by event hour as ``<partition>/<name>.parquet``; returns the paths."""
+        written = []
+        for folder, part in split_by_hour(table):
+            path = f"{self.base}/{folder}/{name}.parquet"
+            if self._local:
+                self._write_local(part, path)
+            else:
+                self._write_remote(part, path)
+            written.append(path)
+        log.debug("wrote %d rows to %d files named %s", len(table), len(written), name)
+        return written
+
+    def _write_remote(self, table: pa.Table, path: str) -> None:
+        self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with self.fs.open_output_stream(path) as sink:
+            pq.write_table(table, sink, coerce_timestamps="us", compression=self.compression)
+
+    def _write_local(self, table: pa.Table, path: str) -> None:
+        final = Path(path)
+        folder = final.parent
+        created = not folder.is_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{final.name}.tmp"
+        with open(temporary, "wb") as sink:
+            pq.write_table(table, sink, coerce_timestamps="us", compression=self.compression)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(temporary, final)
+        _fsync_dir(folder)
+        if created:  # the new dt=/hour= folders' own entries must be durable too
+            _fsync_dir(folder.parent)
+            _fsync_dir(folder.parent.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
