@@ -196,15 +196,16 @@ class OraclePolicy(_Base):
         now_us = int(request.ts.timestamp() * 1_000_000)
         pools = self._topic_pools(now_us)
         strongest = np.argsort(-world.users.interests[users], axis=1)[:, :3]
-        candidates = pools[strongest].reshape(users.size, -1)  # (B, 3 * pool)
+        topics = strongest.shape[1]  # three, or fewer in a world of fewer topics
+        candidates = pools[strongest].reshape(users.size, -1)  # (B, topics * pool)
         appeal = behaviour.appeal(
             world.cfg.behaviour, world.users, world.items, world.follows, users, candidates, now_us
         )
         worth = np.where(candidates == EMPTY, -np.inf, appeal.utility + appeal.value)
-        worth = worth.reshape(users.size, 3, self.pool)
+        worth = worth.reshape(users.size, topics, self.pool)
         order = np.argsort(-worth, axis=2)
         ranked = np.take_along_axis(worth, order, axis=2) - self.diversity * np.arange(self.pool)
-        cands = np.take_along_axis(candidates.reshape(users.size, 3, self.pool), order, axis=2)
+        cands = np.take_along_axis(candidates.reshape(users.size, topics, self.pool), order, axis=2)
         flat, flat_items = ranked.reshape(users.size, -1), cands.reshape(users.size, -1)
         k = min(request.k, flat.shape[1])
         top = np.argsort(-flat, axis=1)[:, :k]
