@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import prometheus_client  # noqa: F401  (before any feast import: see components/features/feast_import.py)
 import pytest
 from hypothesis import HealthCheck, settings
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
-from tinyworld.commands import ingest
+from tinyworld.commands import etl, evaluate, features, ingest, registry, split, train, validate
 from tinyworld.settings import Settings, UnknownEnvironmentError
 
 app = typer.Typer(
@@ -20,7 +20,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
+# Nouns with several verbs are sub-apps; single steps of the pipeline are commands.
 app.add_typer(ingest.app, name="ingest")
+app.command("etl")(etl.run)
+app.add_typer(validate.app, name="validate")
+app.add_typer(features.app, name="features")
+app.command("split")(split.split)
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
+app.add_typer(registry.app, name="registry")
 
 EnvOption = Annotated[
     str,

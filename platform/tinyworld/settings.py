@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     registry_root: str = "data/registry"
     # the S3-compatible object store (MinIO) that s3:// roots resolve to; None for local paths or AWS
     s3_endpoint_url: str | None = None
-    # the Feast repository (definitions and feature_store.yaml) that features apply and read
+    # the Feast definitions (feature_repo/); feature_store.yaml is generated from these settings
     feature_repo: str = "feature_repo"
     # the Spark master the ETL connects to: local[*] embeds Spark, k8s:// or spark:// in a cluster
     spark_master: str = "local[*]"

@@ -1,0 +1,164 @@
+"""Training: samples/s of one process against two DDP processes (torchrun), same data, same run.
+
+Writes the tables as Parquet, then trains twice through :func:`components.train.run.run_training`,
+the path ``tinyworld train`` takes: once in this process, once with ``--nproc 2`` (torchrun;
+gloo on CPU, nccl on CUDA). samples/s is positives processed per second of the training loop
+(all ranks together; data loading and process start-up excluded), read from each artifact.
+
+Data: the ETL's tables (``--etl-out``: ``interactions``, ``item_features``, ``user_features``)
+or, by default, SimNet-shaped synthetic tables: Zipf item popularity, heavy-tailed user
+activity, about 4% CTR, 32-dim text vectors and image statistics per item.
+
+    .venv/bin/python benchmarks/train.py
+    .venv/bin/python benchmarks/train.py --users 100000 --impressions 3000000 --json
+    .venv/bin/python benchmarks/train.py --etl-out /tmp/tw/etl
+
+``ddp_efficiency`` = samples_per_s_2 / (2 * samples_per_s_1): 1.0 is linear scaling. On CPU the
+two processes share the machine's cores (each gets half of them as threads). The single process
+is measured with every core and with one thread, and samples_per_s_1 is the faster of the two,
+so the ratio compares DDP with the best one process can do. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path; drop it so nothing here shadows a package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+TEXT_DIM = 32
+
+
+def synthetic_tables(users: int, items: int, impressions: int, seed: int) -> dict[str, pd.DataFrame]:
+    """SimNet-shaped interactions, item_features and user_features (one day)."""
+    rng = np.random.default_rng(seed)
+    item_p = 1.0 / np.arange(1, items + 1) ** 0.9  # Zipf-like popularity of impressions
+    user_p = rng.pareto(1.5, users) + 0.1  # heavy-tailed activity
+    user = rng.choice(users, size=impressions, p=user_p / user_p.sum())
+    item = rng.choice(items, size=impressions, p=item_p / item_p.sum())
+    label = (rng.random(impressions) < 0.04).astype(np.int32)
+    ts = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 86400, impressions), unit="s")
+    interactions = pd.DataFrame(
+        {"user_id": user, "item_id": item, "ts": ts, "label": label, "weight": 1.0 + label * rng.random(impressions)}
+    )
+    text = rng.normal(size=(items, TEXT_DIM)).astype(np.float32)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    item_features = pd.DataFrame({"item_id": np.arange(items), "creator_id": rng.integers(0, items // 20 + 1, items)})
+    item_features["text_vec"] = list(text)
+    for name in ("img_mean_r", "img_mean_g", "img_mean_b", "img_std_r", "img_std_g", "img_std_b", "img_texture"):
+        item_features[name] = rng.random(items)
+    profile = rng.normal(size=(users, TEXT_DIM)).astype(np.float32)
+    user_features = pd.DataFrame({"user_id": np.arange(users), "ctr_7d": rng.random(users) * 0.1})
+    user_features["content_profile"] = list(profile)
+    return {"interactions": interactions, "item_features": item_features, "user_features": user_features}
+
+
+def measure(paths: dict[str, str], out: Path, nproc: int, config: Any) -> dict[str, Any]:
+    """Train with ``nproc`` processes; returns the artifact summary (samples/s of the loop)."""
+    from components.train.run import run_training
+
+    return run_training(
+        paths["interactions"],
+        str(out / f"model-{nproc}"),
+        paths.get("item_features"),
+        paths.get("user_features"),
+        config,
+        nproc=nproc,
+    )
+
+
+def main() -> None:
+    """Parse options, build or find the tables, train with 1 and 2 processes, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--etl-out", type=Path, help="use the ETL's tables under this folder")
+    parser.add_argument("--users", type=int, default=20000, help="synthetic users")
+    parser.add_argument("--items", type=int, default=8000, help="synthetic items")
+    parser.add_argument("--impressions", type=int, default=1_500_000, help="synthetic impressions (about 4%% clicks)")
+    parser.add_argument("--epochs", type=int, default=2, help="passes over the positives per measurement")
+    parser.add_argument("--batch-size", type=int, default=1024, help="global batch of positives")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the model")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    import torch
+
+    from components.train.config import TrainConfig
+
+    # cpu_threads None: each process gets the cores shared out (2 processes: half each)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, cpu_threads=None)
+    cpus = os.cpu_count() or 1
+    # one process with every core, and with one thread: on a small or shared machine spinning
+    # intra-op threads can cost more than they bring; the faster counts as samples_per_s_1
+    thread_counts: list[int | None] = [None, 1] if cpus > 1 and not torch.cuda.is_available() else [None]
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        work = Path(tmp)
+        if args.etl_out:
+            paths = {name: str(args.etl_out / name) for name in ("interactions", "item_features", "user_features")}
+            source = f"ETL tables {args.etl_out}"
+        else:
+            paths = {}
+            for name, frame in synthetic_tables(args.users, args.items, args.impressions, args.seed).items():
+                paths[name] = str(work / f"{name}.parquet")
+                frame.to_parquet(paths[name])
+            source = f"synthetic: {args.users:,} users, {args.items:,} items, {args.impressions:,} impressions"
+        singles = {t: measure(paths, work, 1, config.model_copy(update={"cpu_threads": t})) for t in thread_counts}
+        two = measure(paths, work, 2, config)
+    best = max(singles, key=lambda t: float(singles[t]["samples_per_s"]))
+    one = singles[best]
+    result = {
+        "samples_per_s_1": one["samples_per_s"],
+        "samples_per_s_2": two["samples_per_s"],
+        "ddp_efficiency": two["samples_per_s"] / (2 * one["samples_per_s"]),
+        "threads_1": best or cpus,
+        "samples_per_s_1_by_threads": {str(t or cpus): r["samples_per_s"] for t, r in singles.items()},
+        "threads_2": max(1, cpus // 2),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "backend": "nccl" if torch.cuda.is_available() else "gloo",
+        "positives": one["rows"]["positives"],
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seconds_1": one["seconds"],
+        "seconds_2": two["seconds"],
+        "loss_last_1": one["loss_last"],
+        "loss_last_2": two["loss_last"],
+        "cpus": cpus,
+        "data": source,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"training: {source}; {result['positives']:,} positives x {args.epochs} epochs")
+    for column in ("processes", "samples/s", "loop seconds", "final loss"):
+        table.add_column(column, justify="right")
+    for threads, single in singles.items():
+        row = (f"{single['samples_per_s']:,.0f}", f"{single['seconds']:.1f}", f"{single['loss_last']:.4f}")
+        n = threads or cpus
+        table.add_row(f"1 ({n} thread{'s' if n > 1 else ''})", *row)
+    table.add_row(
+        f"2 ({result['backend']}, {result['threads_2']} thread each)",
+        f"{result['samples_per_s_2']:,.0f}",
+        f"{two['seconds']:.1f}",
+        f"{two['loss_last']:.4f}",
+    )
+    Console().print(table)
+    print(
+        f"DDP efficiency samples_per_s_2 / (2 x samples_per_s_1) = {result['ddp_efficiency']:.2f} on {result['device']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

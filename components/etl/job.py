@@ -1,0 +1,165 @@
+"""The ETL job: read a window of the lake once, derive every table, write each as Parquet.
+
+:func:`run_etl` is handed a Spark session (see :mod:`components.etl.session`), so the same
+function runs embedded (``local[*]``) and on a cluster; paths may be object-store URLs.
+The window's events (lookback included) are cached once, without the content payload; the
+daily per-user and per-item aggregates are cached too, and every table is derived from them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.etl import aggregates, experiments, features, interactions, metrics
+from components.etl.read import Window, catalogue, lake_frame, window_events
+from components.etl.tables import BY_NAME, POPULARITY_HALF_LIFE_DAYS, TABLES, TEXT_DIM
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+
+class EtlOptions(BaseModel):
+    """How the job computes its tables; the defaults are what docs/data.md describes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # days read before start, so 7-day windows (WAU, 7d features) are whole on the first day
+    lookback_days: int = Field(default=6, ge=0, le=365)
+    # half-life of the decayed popularity score; 1 day: yesterday's engagement counts half
+    popularity_half_life_days: float = Field(default=POPULARITY_HALF_LIFE_DAYS, gt=0)
+    # dimensions of the hashed text vector; the feature schema documents 32
+    text_dim: int = Field(default=TEXT_DIM, ge=1, le=4096)
+    # the arm every other arm is compared with; None: "control" if present, else the first by name
+    control_arm: str | None = None
+    # expected share of users per arm for the SRM test; None: equal shares
+    arm_split: dict[str, float] | None = None
+    # which tables to write (names from components.etl.tables); None: all of them
+    tables: tuple[str, ...] | None = None
+
+
+@dataclass
+class EtlResult:
+    """What a run wrote: rows and seconds per table, the input size and the total time."""
+
+    start: date
+    end: date
+    out: str
+    events: int  # events of the reported days read from the lake
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    total_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (dates as ISO strings)."""
+        data = asdict(self)
+        data["start"], data["end"] = self.start.isoformat(), self.end.isoformat()
+        return data
+
+
+Step = Callable[[str], None]
+
+
+@contextmanager
+def _timed(result: EtlResult, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    result.seconds[name] = round(time.perf_counter() - started, 3)
+
+
+def _write(df: DataFrame, path: str) -> int:
+    """Write ``df`` as Parquet (overwriting) and return its row count, observed during the write."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    seen = Observation()
+    df.observe(seen, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(path)
+    return int(seen.get["rows"])
+
+
+def run_etl(
+    spark: SparkSession,
+    lake: str,
+    start: date,
+    end: date,
+    out: str,
+    options: EtlOptions | None = None,
+    on_step: Step | None = None,
+) -> EtlResult:
+    """Turn the lake's events of days ``[start, end]`` into the tables of :mod:`components.etl.tables`.
+
+    ``lake`` and ``out`` are paths or object-store URLs; each table goes to ``<out>/<name>/``
+    (overwritten). ``on_step`` is called with each table's name before it is computed (for
+    progress bars). Raises ValueError for an empty window or an unknown table name.
+    """
+    from pyspark import StorageLevel
+
+    opts = options or EtlOptions()
+    wanted = opts.tables or tuple(t.name for t in TABLES)
+    unknown = sorted(set(wanted) - set(BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown tables {unknown}; known: {sorted(BY_NAME)}")
+    window = Window(start, end, opts.lookback_days)
+    if (window.end - window.first_read).days / opts.popularity_half_life_days > aggregates.MAX_DECAY_EXPONENT:
+        raise ValueError("window too long for the popularity half-life; raise the half-life")
+    began = time.perf_counter()
+    keep = StorageLevel.MEMORY_AND_DISK
+
+    from pyspark.sql import functions as F
+
+    lake_df = lake_frame(spark, lake)
+    # One shuffle by user up front: every per-user grouping after it is local to a partition.
+    parts = int(spark.conf.get("spark.sql.shuffle.partitions") or "4")
+    events = window_events(lake_df, window).repartition(parts, "user_id").persist(keep)
+    reported = events.where(F.col("day").between(F.lit(start), F.lit(end)))
+    result = EtlResult(start=start, end=end, out=out, events=0)
+    with _timed(result, "read"):
+        result.events = reported.count()
+    log.info("read %s events of %s..%s from %s", result.events, start, end, lake)
+
+    cat = catalogue(lake_df, end).persist(keep)
+    user_day = aggregates.user_day(events).persist(keep)
+    item_day = aggregates.item_day(events).persist(keep)
+    days = aggregates.days_frame(spark, window.days)
+    read_days = aggregates.days_frame(spark, window.read_days)
+    content = features.content_features(cat, opts.text_dim).persist(keep)
+    user_win = features.user_window(user_day, window).persist(keep)
+
+    builders: dict[str, Callable[[], DataFrame]] = {
+        "dau": lambda: metrics.dau(days, user_win),
+        "retention": lambda: metrics.retention(events, user_day, window),
+        "item_popularity": lambda: metrics.item_popularity(item_day, window, opts.popularity_half_life_days),
+        "user_item_engagement": lambda: metrics.user_item_engagement(reported),
+        "creator_metrics": lambda: metrics.creator_metrics(item_day, cat, window),
+        "exposure": lambda: metrics.exposure(days, item_day, cat, window),
+        "experiments": lambda: experiments.experiments(
+            spark, reported, events, user_day, window, opts.control_arm, opts.arm_split
+        ),
+        "user_features": lambda: features.user_features(user_win, events, content, window, opts.text_dim),
+        "item_features": lambda: features.item_features(
+            item_day, cat, content, read_days, window, opts.popularity_half_life_days
+        ),
+        "creator_features": lambda: features.creator_features(item_day, cat, days, window),
+        "interactions": lambda: interactions.interactions(reported),
+    }
+    try:
+        for name in (t.name for t in TABLES if t.name in wanted):
+            if on_step:
+                on_step(name)
+            with _timed(result, name):
+                result.rows[name] = _write(builders[name](), f"{out.rstrip('/')}/{name}")
+            log.info("wrote %s: %s rows in %.1f s", name, result.rows[name], result.seconds[name])
+    finally:
+        for frame in (user_win, content, item_day, user_day, cat, events):
+            frame.unpersist()
+    result.total_seconds = round(time.perf_counter() - began, 3)
+    return result

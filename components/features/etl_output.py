@@ -1,0 +1,116 @@
+"""Reading the ETL's feature tables directly with Arrow: checks before Feast touches them, and small stats.
+
+Feast's own errors for a missing or mis-shaped source are long stack traces from Dask or Spark;
+these checks fail first with a message naming the table, the path and the command that writes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+from components.etl.tables import arrow_type
+from components.features.errors import MissingEtlOutputError
+from components.features.views import TIMESTAMP_COLUMN, ViewSpec, table_uri
+
+log = logging.getLogger(__name__)
+
+_PRODUCE = "write it with `tinyworld etl --start YYYY-MM-DD --end YYYY-MM-DD --out {out}`"
+
+
+def filesystem(uri: str, s3_endpoint_url: str | None = None) -> tuple[Any, str]:
+    """The Arrow filesystem and path of a local path or URL (``s3://``/``s3a://`` on MinIO with an endpoint)."""
+    import pyarrow.fs as pafs
+
+    if "://" not in uri:
+        return pafs.LocalFileSystem(), os.path.abspath(uri)
+    if uri.startswith("s3a://"):
+        uri = "s3://" + uri[len("s3a://") :]
+    if uri.startswith("s3://") and s3_endpoint_url:
+        return pafs.S3FileSystem(endpoint_override=s3_endpoint_url), uri[len("s3://") :].rstrip("/")
+    fs, path = pafs.FileSystem.from_uri(uri)
+    return fs, path.rstrip("/")
+
+
+def dataset(uri: str, s3_endpoint_url: str | None = None) -> Any:
+    """The Parquet dataset under ``uri`` (Spark's ``_SUCCESS`` and hidden files ignored).
+
+    Raises :class:`MissingEtlOutputError` when the folder is absent or holds no Parquet file.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    fs, path = filesystem(uri, s3_endpoint_url)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        raise MissingEtlOutputError(f"no ETL table at {uri}")
+    try:
+        data = ds.dataset(path, format="parquet", filesystem=fs)
+    except (OSError, ValueError) as error:
+        raise MissingEtlOutputError(f"cannot read the ETL table at {uri}: {error}") from error
+    if not data.files:
+        raise MissingEtlOutputError(f"the ETL table at {uri} holds no Parquet files")
+    return data
+
+
+def check_tables(etl_out: str, views: tuple[ViewSpec, ...], s3_endpoint_url: str | None = None) -> dict[str, int]:
+    """Check every view's table exists under ``etl_out`` with the columns it serves; return rows per table."""
+    fs, root = filesystem(etl_out, s3_endpoint_url)
+    import pyarrow.fs as pafs
+
+    if fs.get_file_info(root).type != pafs.FileType.Directory:
+        raise MissingEtlOutputError(f"the ETL output {etl_out} does not exist; {_PRODUCE.format(out=etl_out)}")
+    rows: dict[str, int] = {}
+    for spec in views:
+        uri = table_uri(etl_out, spec.table)
+        try:
+            data = dataset(uri, s3_endpoint_url)
+        except MissingEtlOutputError as error:
+            raise MissingEtlOutputError(f"{error}; {_PRODUCE.format(out=etl_out)}") from None
+        needed = [spec.join_key, TIMESTAMP_COLUMN, *spec.feature_names]
+        missing = [name for name in needed if name not in data.schema.names]
+        if missing:
+            raise MissingEtlOutputError(
+                f"the ETL table at {uri} lacks columns {missing} that feature view {spec.name} serves; "
+                "it was written by an older ETL: run the ETL again"
+            )
+        for name in needed:
+            column = spec.table.column(name)
+            found, wanted = data.schema.field(name).type, arrow_type(column.dtype)
+            if not _compatible(found, wanted):
+                raise MissingEtlOutputError(f"column {name} of {uri} is {found}, not {wanted} (tables.py)")
+        rows[spec.name] = int(data.count_rows())
+        log.info("ETL table %s: %s rows at %s", spec.name, f"{rows[spec.name]:,}", uri)
+    return rows
+
+
+def _compatible(found: Any, wanted: Any) -> bool:
+    """Whether an Arrow type read from Parquet matches the declared one (list field names aside)."""
+    import pyarrow as pa
+
+    if pa.types.is_list(found) and pa.types.is_list(wanted):
+        return bool(found.value_type.equals(wanted.value_type))
+    if pa.types.is_timestamp(found) and pa.types.is_timestamp(wanted):
+        return True  # unit and zone are normalised by Feast; the ETL writes microseconds, UTC
+    return bool(found.equals(wanted))
+
+
+def latest_timestamp(uri: str, s3_endpoint_url: str | None = None) -> datetime | None:
+    """The latest ``event_timestamp`` of the table at ``uri`` (UTC), or None when it has no rows."""
+    import pyarrow.compute as pc
+
+    column = dataset(uri, s3_endpoint_url).to_table(columns=[TIMESTAMP_COLUMN]).column(TIMESTAMP_COLUMN)
+    latest = pc.max(column).as_py()
+    return latest if isinstance(latest, datetime) else None
+
+
+def count_entities(uri: str, key: str, start: datetime, end: datetime, s3_endpoint_url: str | None = None) -> int:
+    """How many distinct ``key`` values have a row with ``start <= event_timestamp <= end``."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    ts = ds.field(TIMESTAMP_COLUMN)
+    rows = dataset(uri, s3_endpoint_url).to_table(columns=[key], filter=(ts >= start) & (ts <= end))
+    return int(pc.count_distinct(rows.column(key)).as_py())

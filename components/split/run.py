@@ -1,0 +1,118 @@
+"""The split step: read an interactions table, split it, write ``train.parquet``, ``test.parquet``, ``split.json``.
+
+``split.json`` records how the halves were made (method, ratio, seed, source, row and user
+counts, the positive rule) so evaluation can report its protocol without being told again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from components.split.splitters import SplitConfig, split_interactions
+from components.split.table import positive_mask, positive_rule, read_interactions
+
+log = logging.getLogger(__name__)
+
+TRAIN_FILE = "train.parquet"
+TEST_FILE = "test.parquet"
+SPLIT_FILE = "split.json"
+"""File names under the split's output folder."""
+
+
+class SplitSummary(BaseModel):
+    """What a split produced: its settings and the row, user and positive counts of each half."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str  # the interactions table that was split
+    out: str  # the folder holding train.parquet, test.parquet and split.json
+    config: SplitConfig  # method, ratio and seed
+    positive_rule: str  # which rows count as positives (label == 1, weight > 0 or every row)
+    rows: int  # rows of the source table (= train_rows + test_rows)
+    train_rows: int  # rows in train.parquet
+    test_rows: int  # rows in test.parquet
+    users: int  # distinct users in the source
+    test_users: int  # distinct users with at least one test row
+    train_only_users: int  # users with a single row, kept in train only
+    train_positives: int  # positive rows in train
+    test_positives: int  # positive rows in test
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}"
+
+
+def _write_parquet(frame: pd.DataFrame, path: str) -> None:
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with fsspec.open(path, "wb") as f:
+        pq.write_table(table, f)
+
+
+def summarise(source: str, out: str, config: SplitConfig, train: pd.DataFrame, test: pd.DataFrame) -> SplitSummary:
+    """Counts of a finished split (what ``split.json`` holds)."""
+    users = pd.concat([train["user_id"], test["user_id"]]).nunique()
+    test_users = int(test["user_id"].nunique())
+    return SplitSummary(
+        source=source,
+        out=out,
+        config=config,
+        positive_rule=positive_rule(train),
+        rows=len(train) + len(test),
+        train_rows=len(train),
+        test_rows=len(test),
+        users=int(users),
+        test_users=test_users,
+        train_only_users=int(users) - test_users,
+        train_positives=int(positive_mask(train).sum()),
+        test_positives=int(positive_mask(test).sum()),
+    )
+
+
+def split_file(interactions: str, out: str, config: SplitConfig | None = None) -> SplitSummary:
+    """Split the table at ``interactions`` into ``out``/train.parquet and ``out``/test.parquet.
+
+    ``out`` is a folder (created if needed) or an fsspec URL. All columns are kept. Raises
+    :class:`~components.split.table.InteractionsError` for an unusable table and OSError if
+    ``out`` cannot be written.
+    """
+    import fsspec
+
+    config = config or SplitConfig()
+    frame = read_interactions(interactions)
+    train, test = split_interactions(frame, config)
+    fs, root = fsspec.core.url_to_fs(out)
+    fs.makedirs(root, exist_ok=True)
+    _write_parquet(train, _join(out, TRAIN_FILE))
+    _write_parquet(test, _join(out, TEST_FILE))
+    summary = summarise(interactions, out, config, train, test)
+    with fsspec.open(_join(out, SPLIT_FILE), "w") as f:
+        json.dump(summary.model_dump(mode="json"), f, indent=2)
+    log.info("wrote %s and %s under %s", TRAIN_FILE, TEST_FILE, out)
+    return summary
+
+
+def read_split_summary(test_path: str) -> dict[str, Any] | None:
+    """The ``split.json`` beside a test table, if there is one (evaluation reports it as its protocol)."""
+    import fsspec
+
+    folder = test_path.rstrip("/").rsplit("/", 1)[0] if "/" in test_path.rstrip("/") else "."
+    path = _join(folder, SPLIT_FILE)
+    try:
+        fs, root = fsspec.core.url_to_fs(path)
+        if not fs.isfile(root):
+            return None
+        with fsspec.open(path, "r") as f:
+            loaded: dict[str, Any] = json.load(f)
+        return loaded
+    except (OSError, ValueError) as error:
+        log.warning("ignoring unreadable %s: %s", path, error)
+        return None

@@ -1,0 +1,239 @@
+"""``tinyworld features``: the feature store (Feast) over the ETL's feature tables.
+
+``apply`` registers the entities and feature views of ``feature_repo/`` over an ETL output;
+``materialize`` copies the latest rows into the online store (SQLite locally, Redis in a
+cluster); ``lookup`` reads an entity's online features; ``ui`` serves Feast's web UI in the
+foreground. Feast's state (registry, SQLite online
+store) and the rendered ``feature_store.yaml`` live under ``<artifacts_root>/features`` unless
+``--state`` says otherwise. ``python -m tinyworld.commands.features ...`` runs it without the main CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tinyworld.settings import Settings, UnknownEnvironmentError
+
+if TYPE_CHECKING:
+    from components.features.repo import FeatureRepo
+
+app = typer.Typer(
+    name="features",
+    help="The feature store: apply definitions, materialise to the online store, look features up.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+EnvOption = Annotated[
+    str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
+]
+StateOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Folder (or URL) for Feast's registry and SQLite online store. Default: <artifacts_root>/features."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+ViewOption = Annotated[
+    list[str] | None, typer.Option("--view", help="Only this feature view (repeatable). Default: all of them.")
+]
+
+
+@app.callback()
+def main() -> None:
+    """The feature store: apply definitions, materialise to the online store, look features up."""
+
+
+def _open(env: str, state: str | None) -> FeatureRepo:
+    """Settings, logging and the opened repository; a bad environment or repository exits with code 2."""
+    from components.features.errors import FeatureStoreError
+    from components.features.repo import open_repo
+
+    try:
+        settings = Settings.from_environment(env)
+    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
+        _fail(error)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level != "DEBUG":
+        logging.getLogger("feast").setLevel(logging.WARNING)  # its registry refreshes log at INFO
+    try:
+        return open_repo(settings, state=state)
+    except (FeatureStoreError, ValueError) as error:
+        _fail(error)
+
+
+def _fail(error: Exception) -> NoReturn:
+    """Print the error in red and exit with code 2 (a usage or input error)."""
+    typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date or datetime (YYYY-MM-DD[THH:MM[:SS]][+00:00])"
+        ) from None
+
+
+@app.command("apply")
+def apply_command(
+    etl_out: Annotated[str, typer.Option(help="The ETL's output root (one folder per table): its `--out`.")],
+    env: EnvOption = "local",
+    state: StateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register the entities and feature views of feature_repo/ over the ETL tables under ETL_OUT."""
+    from components.features.apply import apply
+    from components.features.errors import FeatureStoreError
+
+    repo = _open(env, state)
+    try:
+        result = apply(repo, etl_out)
+    except FeatureStoreError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"Feast project {result.project}: applied in {result.seconds:.1f} s")
+    for column in ("feature view", "entity", "features", "rows", "source"):
+        table.add_column(column, justify="right" if column in ("features", "rows") else "left")
+    for view in result.views:
+        table.add_row(view.name, f"{view.entity} ({view.join_key})", str(view.features), f"{view.rows:,}", view.source)
+    console = Console()
+    console.print(table)
+    console.print(f"stores: offline {result.offline_store}, online {result.online_store}; registry {result.registry}")
+    for deleted in result.deleted:
+        console.print(f"removed from the registry: {deleted}")
+    console.print(f"web UI: {repo.ui_command()}")
+
+
+@app.command("materialize")
+def materialize_command(
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Materialise rows up to this UTC time (ISO). Default: the latest event_timestamp in the data."
+        ),
+    ] = None,
+    view: ViewOption = None,
+    env: EnvOption = "local",
+    state: StateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy each view's latest rows since its last run into the online store."""
+    from components.features.errors import FeatureStoreError
+    from components.features.materialize import materialize
+
+    until = _moment(end)
+    repo = _open(env, state)
+    try:
+        result = materialize(repo, until, view or None)
+    except FeatureStoreError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"Materialised to the {repo.online_store} online store up to {result.end:%Y-%m-%d %H:%M} UTC")
+    for column in ("feature view", "from", "to", "entities", "seconds", "rows/s"):
+        table.add_column(column, justify="left" if column == "feature view" else "right")
+    for run in result.views:
+        if run.skipped:
+            table.add_row(run.name, "up to date", f"{run.end:%Y-%m-%d %H:%M}", "0", "-", "-")
+            continue
+        rate = f"{run.rows / run.seconds:,.0f}" if run.seconds else "-"
+        start = f"{run.start:%Y-%m-%d %H:%M}" if run.start else "-"
+        table.add_row(run.name, start, f"{run.end:%Y-%m-%d %H:%M}", f"{run.rows:,}", f"{run.seconds:.1f}", rate)
+    table.add_row("total", "", "", f"{result.rows:,}", f"{result.seconds:.1f}", "")
+    Console().print(table)
+
+
+def _cell(value: Any) -> str:
+    """A feature value for a terminal: vectors shortened, floats to 4 significant digits, nulls as '-'."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, list | tuple) or hasattr(value, "tolist"):
+        items = list(value.tolist() if hasattr(value, "tolist") else value)
+        head = ", ".join(f"{v:.3g}" for v in items[:3])
+        return f"[{head}{', ...' if len(items) > 3 else ''}] ({len(items)})"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@app.command("lookup")
+def lookup_command(
+    entity: Annotated[str, typer.Argument(help="Entity: user, item or creator (or its join key, e.g. user_id).")],
+    ids: Annotated[list[int], typer.Argument(help="Entity ids to look up.")],
+    view: ViewOption = None,
+    env: EnvOption = "local",
+    state: StateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read the online features of ENTITY for IDS, as the recommender does."""
+    from components.features.errors import FeatureStoreError
+    from components.features.online import OnlineReader, missing_ids
+
+    repo = _open(env, state)
+    try:
+        reader = OnlineReader(repo, entity, view or None)
+        frame = reader.read(ids)
+    except (FeatureStoreError, ValueError) as error:
+        _fail(error)
+    missing = missing_ids(frame, reader.join_key)
+    if as_json:
+        records = json.loads(frame.to_json(orient="records"))
+        typer.echo(json.dumps({"entity": reader.entity, "rows": records, "missing": missing}))
+        return
+    table = Table(title=f"Online features of {reader.entity} ({repo.online_store})")
+    table.add_column("view", no_wrap=True)
+    table.add_column("feature", style="bold", no_wrap=True)
+    for entity_id in frame[reader.join_key]:
+        table.add_column(f"{reader.join_key}={entity_id}", justify="right")
+    previous = ""
+    for column in reader.columns:
+        view_name, feature = column.split("__", 1)
+        table.add_row("" if view_name == previous else view_name, feature, *(_cell(v) for v in frame[column]))
+        previous = view_name
+    console = Console()
+    console.print(table)
+    if missing:
+        console.print(f"no online features for {reader.join_key} {missing}: not materialised, or unknown ids")
+
+
+UI_NEEDS = "grpcio-health-checking==1.81.1"
+"""What Feast's UI imports beyond feast[redis,spark]; 1.81 matches the installed protobuf 6 runtime."""
+
+
+@app.command("ui")
+def ui_command(
+    port: Annotated[int, typer.Option(help="Port to serve the UI on.", min=1, max=65535)] = 8888,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    env: EnvOption = "local",
+    state: StateOption = None,
+) -> None:
+    """Serve Feast's web UI over the environment's registry, in the foreground (Ctrl-C stops it)."""
+    import importlib.util
+
+    repo = _open(env, state)
+    if not repo.registry_exists():
+        _fail(ValueError(f"no feature registry at {repo.registry_path}; run `tinyworld features apply` first"))
+    if importlib.util.find_spec("grpc_health") is None:
+        _fail(ImportError(f"Feast's UI needs {UI_NEEDS}: pip install '{UI_NEEDS}'"))
+    typer.echo(f"Feast UI on http://{host}:{port}/ (Ctrl-C stops it); equivalent: {repo.ui_command(port)}")
+    repo.store.serve_ui(host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,98 @@
+"""``tinyworld train``: train the two-tower retrieval model from Parquet tables into a model folder.
+
+``tinyworld train --interactions TRAIN.parquet --out MODEL_DIR [--items ITEM_FEATURES]
+[--users USER_FEATURES] [--epochs N] [--nproc 2]`` trains in this process, or with ``--nproc``
+above 1 launches ``torchrun`` on :mod:`components.train.run` (gloo on CPU, nccl on CUDA), then
+prints a summary (or ``--json``). Exit code 2 for bad input. The lead mounts :func:`train` as
+a command of the main app; ``python -m tinyworld.commands.train`` runs it on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tinyworld.settings import Settings, UnknownEnvironmentError
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=2)
+
+
+def _print(result: dict[str, Any]) -> None:
+    table = Table(title=f"model {result['version']} -> {result['out']}")
+    table.add_column("", style="bold")
+    table.add_column("value")
+    rows = result["rows"]
+    window = result["data_window"]
+    table.add_row("data window", f"{window['min_ts']} .. {window['max_ts']}")
+    table.add_row("interactions", f"{rows['interactions']:,} ({rows['positives']:,} positives)")
+    table.add_row("users / items", f"{rows['users']:,} / {rows['items']:,} (catalogue {rows['catalogue_items']:,})")
+    table.add_row("features", ", ".join(result["features"]["user"] + result["features"]["item"]))
+    table.add_row("loss", f"{result['loss_first']:.4f} -> {result['loss_last']:.4f} over {result['epochs']} epochs")
+    table.add_row("speed", f"{result['samples_per_s']:,.0f} samples/s, {result['seconds']:.1f} s")
+    table.add_row("processes", f"{result['world_size']} on {result['device']}")
+    table.add_row("code", result["code_version"])
+    Console().print(table)
+
+
+def train(
+    interactions: Annotated[
+        str, typer.Option(help="Interactions Parquet (file or folder): user_id, item_id, ts[, label, weight].")
+    ],
+    out: Annotated[str, typer.Option(help="Model folder to write (a path or an object-store URL).")],
+    items: Annotated[str | None, typer.Option(help="item_features Parquet: content and creator (cold start).")] = None,
+    users: Annotated[str | None, typer.Option(help="user_features Parquet: content profile and rates.")] = None,
+    config: Annotated[Path | None, typer.Option(help="TrainConfig YAML; the options below override it.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the positives.", min=1)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Global batch of positives per step.", min=2)] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for weights, shuffling and dropout.")] = None,
+    nproc: Annotated[int, typer.Option(help="Processes; above 1 launches torchrun (DDP).", min=1)] = 1,
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
+    ] = "local",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+) -> None:
+    """Train the two-tower retrieval model on an interactions table and save it under OUT."""
+    from components.train.config import TrainConfig
+    from components.train.data import TrainingDataError
+    from components.train.run import run_training
+
+    try:
+        settings = Settings.from_environment(env)
+    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
+        raise _fail(str(error)) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        base = TrainConfig.from_yaml(config) if config else TrainConfig()
+        overrides = {"epochs": epochs, "batch_size": batch_size, "seed": seed}
+        cfg = base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+        cfg = TrainConfig.model_validate(cfg.model_dump())
+    except (OSError, ValidationError) as error:
+        raise _fail(f"bad training config: {error}") from None
+    try:
+        result = run_training(interactions, out, items, users, cfg, nproc=nproc, progress=not as_json)
+    except TrainingDataError as error:
+        raise _fail(str(error)) from None
+    except RuntimeError as error:
+        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=1) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print(result)
+
+
+app = typer.Typer(name="train", add_completion=False, help="Train the two-tower retrieval model.")
+app.command("train")(train)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,72 @@
+"""The ``tinyworld etl`` command, with Spark replaced by fakes (the job has its own tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from components.etl import job, session
+from components.etl.job import EtlOptions, EtlResult
+from tinyworld.commands.etl import app
+
+
+class _FakeSpark:
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.fixture()
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replace the session builder and the job; record what the command passed them."""
+    seen: dict[str, Any] = {}
+    fake = _FakeSpark()
+
+    def build(master: str, **kw: Any) -> _FakeSpark:
+        seen["master"] = master
+        return fake
+
+    def run(spark: Any, lake: str, start: date, end: date, out: str, options: EtlOptions, on_step: Any) -> EtlResult:
+        seen.update(lake=lake, start=start, end=end, out=out, options=options)
+        on_step("dau")
+        return EtlResult(start, end, out, 42, rows={"dau": 2}, seconds={"read": 0.1, "dau": 0.2}, total_seconds=1.0)
+
+    monkeypatch.setattr(session, "build_session", build)
+    monkeypatch.setattr(job, "run_etl", run)
+    seen["spark"] = fake
+    return seen
+
+
+def test_run_json(calls: dict[str, Any]) -> None:
+    """--json prints one object with rows and seconds; options reach the job; the session stops."""
+    args = ["run", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-02", "--out", "/o", "--json"]
+    args += ["--control-arm", "a", "--split", "a=1,b=3", "--tables", "dau", "--master", "local[1]"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert data["events"] == 42 and data["rows"] == {"dau": 2} and data["start"] == "2026-01-01"
+    assert calls["master"] == "local[1]" and calls["lake"] == "/l"
+    opts: EtlOptions = calls["options"]
+    assert opts.control_arm == "a" and opts.arm_split == {"a": 1.0, "b": 3.0} and opts.tables == ("dau",)
+    assert calls["spark"].stopped
+
+
+def test_run_table(calls: dict[str, Any]) -> None:
+    """Without --json the command prints a summary table."""
+    args = ["run", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-01", "--out", "/o"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "dau" in result.stdout and "total" in result.stdout
+
+
+def test_bad_date_is_a_usage_error(calls: dict[str, Any]) -> None:
+    """A malformed date exits with code 2 and says why."""
+    args = ["run", "--lake", "/l", "--start", "yesterday", "--end", "2026-01-01", "--out", "/o"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "yesterday" in result.output

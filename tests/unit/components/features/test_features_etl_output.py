@@ -1,0 +1,82 @@
+"""Checks of the ETL's feature tables before Feast reads them, and the stats read with Arrow."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from components.etl.tables import USER_FEATURES
+from components.features.errors import MissingEtlOutputError, NotAppliedError
+from components.features.etl_output import check_tables, count_entities, latest_timestamp
+from components.features.materialize import materialize
+from components.features.repo import load_definitions, open_repo
+from components.features.synthetic import STAMP_BASE, marker, stamp_of, synthetic_table
+from components.features.training import training_set
+from tests.unit.components.features.conftest import FEATURE_REPO, STAMPS
+from tinyworld.settings import Settings
+
+VIEWS = load_definitions(FEATURE_REPO).views
+
+
+def test_complete_tables_pass_with_their_row_counts(etl_out: Path) -> None:
+    """Every table present with its columns: rows per table come back; Spark's _SUCCESS is ignored."""
+    (etl_out / "user_features" / "_SUCCESS").write_text("", encoding="utf-8")
+    assert check_tables(str(etl_out), VIEWS) == {"user_features": 6, "item_features": 4, "creator_features": 4}
+
+
+def test_a_missing_output_or_table_names_the_command_that_writes_it(etl_out: Path, tmp_path: Path) -> None:
+    """No output folder, no table folder, or an empty one: the error names the path and `tinyworld etl`."""
+    with pytest.raises(MissingEtlOutputError, match="does not exist.*tinyworld etl"):
+        check_tables(str(tmp_path / "nowhere"), VIEWS)
+    shutil.rmtree(etl_out / "item_features")
+    with pytest.raises(MissingEtlOutputError, match=r"no ETL table at .*item_features.*tinyworld etl"):
+        check_tables(str(etl_out), VIEWS)
+    (etl_out / "item_features").mkdir()
+    with pytest.raises(MissingEtlOutputError, match="holds no Parquet files"):
+        check_tables(str(etl_out), VIEWS)
+
+
+def test_a_table_without_a_served_column_or_with_a_wrong_type_is_refused(etl_out: Path) -> None:
+    """A column dropped or retyped since tables.py says otherwise is reported with the table's path."""
+    path = next((etl_out / "user_features").glob("*.parquet"))
+    data = pq.read_table(path)
+    pq.write_table(data.drop_columns(["ctr_7d"]), path)
+    with pytest.raises(MissingEtlOutputError, match=r"lacks columns \['ctr_7d'\]"):
+        check_tables(str(etl_out), VIEWS)
+    pq.write_table(
+        data.set_column(data.schema.get_field_index("ctr_7d"), "ctr_7d", data["ctr_7d"].cast("string")), path
+    )
+    with pytest.raises(MissingEtlOutputError, match="column ctr_7d .* is string"):
+        check_tables(str(etl_out), VIEWS)
+
+
+def test_stats_read_the_latest_time_and_entities_in_a_window(etl_out: Path) -> None:
+    """latest_timestamp is the last stamp; count_entities counts distinct keys with a row in [start, end]."""
+    uri = str(etl_out / "user_features")
+    assert latest_timestamp(uri) == STAMPS[-1]
+    assert count_entities(uri, "user_id", STAMPS[-1], STAMPS[-1]) == 3
+    assert count_entities(uri, "user_id", STAMPS[0] - timedelta(days=2), STAMPS[0] - timedelta(days=1)) == 0
+
+
+def test_synthetic_values_encode_entity_and_stamp() -> None:
+    """Every numeric value is entity * 1000 + stamp; dates are the day before the stamp; the schema is tables.py's."""
+    data = synthetic_table(USER_FEATURES, [7, 8], STAMPS).to_pylist()
+    assert [(r["user_id"], stamp_of(r["clicks_7d"])) for r in data] == [(7, 0), (8, 0), (7, 1), (8, 1)]
+    assert data[2]["ctr_7d"] == marker(7, 1) + 0.5 and data[2]["date"] == (STAMPS[1] - timedelta(days=1)).date()
+    assert marker(3, 4) == 3 * STAMP_BASE + 4
+
+
+def test_reading_before_apply_says_to_apply(tmp_path: Path) -> None:
+    """Materialising or joining before `apply` raises NotAppliedError naming the command."""
+    import pandas as pd
+
+    repo = open_repo(Settings(artifacts_root=str(tmp_path), feature_repo=str(FEATURE_REPO)))
+    with pytest.raises(NotAppliedError, match="tinyworld features apply"):
+        materialize(repo)
+    frame = pd.DataFrame({"user_id": [1], "event_timestamp": [STAMPS[0]]})
+    with pytest.raises(NotAppliedError, match="no feature registry"):
+        training_set(repo, frame)
