@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from components.features.errors import MissingEtlOutputError
@@ -90,6 +91,8 @@ def apply(repo: FeatureRepo, etl_out: str) -> ApplyResult:
             f"the file offline store reads local Parquet, not {etl_out}: "
             "set artifacts_root to an object-store URL to read it with Spark"
         )
+    if not is_url(etl_out):
+        etl_out = str(Path(etl_out).resolve())  # Feast resolves relative sources against its own folder
     began = time.perf_counter()
     defs = repo.definitions
     rows = check_tables(etl_out, defs.views, repo.s3_endpoint_url)

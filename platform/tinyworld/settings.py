@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ENVIRONMENTS_DIR = Path(__file__).resolve().parent.parent / "environments"
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+"""The source tree (``platform/tinyworld`` lives two levels below it); the container image carries it."""
+
+ENVIRONMENTS_DIR = SOURCE_ROOT / "platform" / "environments"
 """Where the per-environment YAML files live in the source tree (``platform/environments``)."""
 
 EnvironmentName = Literal["local", "kind", "hetzner"]
@@ -46,7 +49,8 @@ class Settings(BaseSettings):
     registry_root: str = "data/registry"
     # the S3-compatible object store (MinIO) that s3:// roots resolve to; None for local paths or AWS
     s3_endpoint_url: str | None = None
-    # the Feast definitions (feature_repo/); feature_store.yaml is generated from these settings
+    # the Feast definitions (code, so a relative path is taken from the source tree, not the cwd);
+    # feature_store.yaml is generated from these settings
     feature_repo: str = "feature_repo"
     # the Spark master the ETL connects to: local[*] embeds Spark, k8s:// or spark:// in a cluster
     spark_master: str = "local[*]"
@@ -64,6 +68,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # the root logger's level, set once by each entry point
     log_level: LogLevel = "INFO"
+
+    @field_validator("feature_repo")
+    @classmethod
+    def _in_source_tree(cls, value: str) -> str:
+        return value if Path(value).is_absolute() else str(SOURCE_ROOT / value)
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
