@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
 from tinyworld.commands import etl, evaluate, features, ingest, registry, split, train, validate
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import settings_for
 
 app = typer.Typer(
     name="tinyworld",
@@ -52,25 +51,13 @@ def main(
     """TinyWorld: the MLOps platform that runs SimNet's recommender."""
 
 
-def load_settings(env: str) -> Settings:
-    """Resolve an environment for a command, turning a bad one into a clear error and exit code 2."""
-    try:
-        return Settings.from_environment(env)
-    except UnknownEnvironmentError as error:
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
-    except (ValidationError, ValueError) as error:
-        typer.secho(f"Error: invalid settings for environment {env!r}:\n{error}", err=True, fg="red")
-        raise typer.Exit(code=2) from None
-
-
 @app.command("settings")
 def show_settings(
     env: EnvOption = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the settings resolved for an environment (its YAML, then TINYWORLD_* overrides)."""
-    settings = load_settings(env)
+    settings = settings_for(env)
     if as_json:
         typer.echo(settings.model_dump_json(indent=2))
         return

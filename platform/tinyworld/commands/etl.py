@@ -9,7 +9,6 @@ environment's settings. ``python -m tinyworld.commands.etl run ...`` runs it wit
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date
 from typing import Annotated
 
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import configure_logging
 
 app = typer.Typer(
     name="etl",
@@ -32,14 +31,6 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """The Spark ETL: the event lake in, metrics, experiment, feature and training tables out."""
-
-
-def _settings(env: str) -> Settings:
-    try:
-        return Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
 
 
 def _day(value: str) -> date:
@@ -90,8 +81,7 @@ def run(
     from components.etl.job import EtlOptions, run_etl
     from components.etl.session import build_session
 
-    settings = _settings(env)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = configure_logging(env)
     first, last = _day(start), _day(end)
     try:
         options = EtlOptions(

@@ -8,7 +8,6 @@ Unusable inputs (missing columns, empty tables, no model) exit 2 with one line, 
 from __future__ import annotations
 
 import json
-import logging
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import configure_logging, fail
 
 if TYPE_CHECKING:
     from components.evaluate.evaluator import EvaluationReport
@@ -28,25 +27,13 @@ Env = Annotated[str, typer.Option("--env", "-e", help="Environment: a file in pl
 _LOAD_ERRORS = (OSError, ValueError, KeyError, RuntimeError, EOFError, ImportError, zipfile.BadZipFile)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
-
-
-def _log_level(env: str) -> str:
-    try:
-        return Settings.from_environment(env).log_level
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise _fail(str(error)) from None
-
-
 def _load(path: str, role: str) -> ModelArtifact:
     from components.train.artifact import load_model
 
     try:
         return load_model(path)
     except _LOAD_ERRORS as error:
-        raise _fail(f"cannot load the {role} model at {path}: {error}") from None
+        raise fail(f"cannot load the {role} model at {path}: {error}") from None
 
 
 def _print(report: EvaluationReport) -> None:
@@ -106,12 +93,12 @@ def evaluate(
     from components.split.run import read_split_summary
     from components.split.table import InteractionsError, read_interactions
 
-    logging.basicConfig(level=_log_level(env), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(env)
     try:
         config = EvaluateConfig(k=k, chunk_users=chunk_users, device=device, include_cold_users=not exclude_cold_users)
         thresholds = PromotionConfig.from_yaml(promotion_config) if promotion_config else PromotionConfig()
     except (ValidationError, OSError, ValueError) as error:
-        raise _fail(f"invalid options: {error}") from None
+        raise fail(f"invalid options: {error}") from None
     candidate = _load(model, "candidate")
     current = _load(champion, "champion") if champion else None
     try:
@@ -120,9 +107,9 @@ def evaluate(
         split = read_split_summary(test) or {"train": train, "test": test}
         report = run_evaluation(candidate, train_frame, test_frame, config, current, thresholds, split)
     except (InteractionsError, EvaluationInputError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except RuntimeError as error:  # e.g. an unavailable torch device
-        raise _fail(f"evaluation failed: {error}") from None
+        raise fail(f"evaluation failed: {error}") from None
     report.protocol["model"] = {"path": model, "version": candidate.version}
     if current is not None:
         report.protocol["champion"] = {"path": champion, "version": current.version}
@@ -132,7 +119,7 @@ def evaluate(
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
         except OSError as error:
-            raise _fail(f"cannot write {out}: {error}") from None
+            raise fail(f"cannot write {out}: {error}") from None
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
     else:

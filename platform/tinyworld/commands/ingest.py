@@ -7,14 +7,13 @@ writer). Paths and the port default to the environment's settings; the flags ove
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import configure_logging
 
 app = typer.Typer(
     name="ingest",
@@ -27,14 +26,6 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """The event ingestion service: SimNet's events in, Parquet in the lake out."""
-
-
-def _settings(env: str) -> Settings:
-    try:
-        return Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
 
 
 @app.command("serve")
@@ -72,8 +63,7 @@ def serve(
 
     from components.ingest import IngestConfig, create_app
 
-    settings = _settings(env)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = configure_logging(env)
     try:
         overrides = {
             "flush_interval_s": flush_interval,

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from tinyworld.commands.common import fail
 from tinyworld.settings import Settings, UnknownEnvironmentError
 
 if TYPE_CHECKING:
@@ -42,18 +43,13 @@ def main() -> None:
     """The model registry: versioned models, their metrics, and the champion alias serving reads."""
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=code)
-
-
 def _open(root: str | None, env: str) -> Registry:
     from components.registry.registry import Registry
 
     try:
         settings = Settings.from_environment(env)
     except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     where = root or settings.registry_root
     options: dict[str, Any] = {}
@@ -62,12 +58,12 @@ def _open(root: str | None, env: str) -> Registry:
     try:
         return Registry(where, options)
     except (ImportError, ValueError, OSError) as error:
-        raise _fail(f"cannot open the registry at {where}: {error}") from None
+        raise fail(f"cannot open the registry at {where}: {error}") from None
 
 
 def _ref(version: int | None, alias: str | None) -> int | str | None:
     if version is not None and alias is not None:
-        raise _fail("give --version or --alias, not both")
+        raise fail("give --version or --alias, not both")
     return version if version is not None else alias
 
 
@@ -95,7 +91,7 @@ def list_(
         else:
             versions = registry.list_versions(name)
     except (RegistryError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if name is None:
         if as_json:
             rows = [{"name": n, "versions": count, "aliases": aliases} for n, count, aliases in models]
@@ -138,7 +134,7 @@ def show(
     try:
         record = registry.show(name, _ref(version, alias))
     except (RegistryError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if path_only:
         typer.echo(record.path)
     elif as_json:
@@ -173,13 +169,13 @@ def register(
         try:
             report = json.loads(evaluation.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise _fail(f"cannot read the evaluation {evaluation}: {error}") from None
+            raise fail(f"cannot read the evaluation {evaluation}: {error}") from None
     try:
         record = registry.register(model_dir, name, evaluation=report, description=description)
     except (RegistryError, FileNotFoundError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except OSError as error:
-        raise _fail(f"cannot copy {model_dir} into the registry: {error}") from None
+        raise fail(f"cannot copy {model_dir} into the registry: {error}") from None
     typer.echo(
         record.model_dump_json(indent=2, exclude={"evaluation"})
         if as_json
@@ -205,7 +201,7 @@ def promote(
         target = registry.show(name, version)
         decision = (target.evaluation or {}).get("promotion")
         if decision is not None and not decision.get("promote", False) and not force:
-            raise _fail(
+            raise fail(
                 f"version {version} was not cleared for promotion ({decision.get('reason')}); use --force", code=1
             )
         if decision is None:
@@ -213,7 +209,7 @@ def promote(
         previous = registry.aliases(name).get(alias)
         record = registry.set_alias(name, alias, version)
     except (RegistryError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         typer.echo(
             json.dumps(

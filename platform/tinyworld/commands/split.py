@@ -7,27 +7,14 @@ The lead mounts the command function with ``app.command("split")(split.split)``;
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import configure_logging, fail
 
 Env = Annotated[str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
-
-
-def _log_level(env: str) -> str:
-    try:
-        return Settings.from_environment(env).log_level
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise _fail(str(error)) from None
 
 
 def split(
@@ -48,18 +35,18 @@ def split(
     from components.split.splitters import SplitConfig
     from components.split.table import InteractionsError
 
-    logging.basicConfig(level=_log_level(env), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(env)
     try:
         config = SplitConfig.model_validate({"by": by, "ratio": ratio, "seed": seed})
     except ValidationError as error:
         problems = "; ".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise _fail(f"invalid options: {problems}") from None
+        raise fail(f"invalid options: {problems}") from None
     try:
         summary = split_file(interactions, out, config)
     except InteractionsError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except (OSError, ImportError) as error:
-        raise _fail(f"cannot write {out}: {error}") from None
+        raise fail(f"cannot write {out}: {error}") from None
     if as_json:
         typer.echo(json.dumps(summary.model_dump(mode="json"), indent=2))
         return

@@ -19,12 +19,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from tinyworld.commands.common import fail
 from tinyworld.settings import Settings, UnknownEnvironmentError
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -69,7 +65,7 @@ def train(
     try:
         settings = Settings.from_environment(env)
     except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         base = TrainConfig.from_yaml(config) if config else TrainConfig()
@@ -77,11 +73,11 @@ def train(
         cfg = base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
         cfg = TrainConfig.model_validate(cfg.model_dump())
     except (OSError, ValidationError) as error:
-        raise _fail(f"bad training config: {error}") from None
+        raise fail(f"bad training config: {error}") from None
     try:
         result = run_training(interactions, out, items, users, cfg, nproc=nproc, progress=not as_json)
     except TrainingDataError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except RuntimeError as error:
         typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=1) from None

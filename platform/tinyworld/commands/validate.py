@@ -24,7 +24,7 @@ from rich.table import Table
 
 from components.validate.config import ValidateConfig
 from components.validate.state import STATE_FILE, RowCountState, StateError
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import configure_logging, fail
 
 if TYPE_CHECKING:
     from components.validate.results import SuiteResult
@@ -60,18 +60,6 @@ def main() -> None:
     """The data-quality gate: Great Expectations suites for the raw events and the ETL's tables."""
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
-
-
-def _settings(env: str) -> Settings:
-    try:
-        return Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise _fail(str(error)) from None
-
-
 def _day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -97,7 +85,7 @@ def _config(tolerance: float, max_lag_hours: float, sample_rows: int | None) -> 
             row_count_tolerance=tolerance, freshness_lag=timedelta(hours=max_lag_hours), sample_rows=sample_rows
         )
     except ValidationError as error:
-        raise _fail(f"invalid options:\n{error}") from None
+        raise fail(f"invalid options:\n{error}") from None
 
 
 def _quiet_great_expectations() -> None:
@@ -129,9 +117,9 @@ def _gate(
         page = write_report(results, report, title)
         remember_counts(state, results, config.state_days).save(state_file)
     except (ValidationInputError, StateError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except OSError as error:  # reading the lake or writing the report
-        raise _fail(f"I/O error: {error}") from None
+        raise fail(f"I/O error: {error}") from None
     success = all(r.success for r in results)
     if as_json:
         payload = {
@@ -188,8 +176,7 @@ def events(
     env: Env = "local",
 ) -> None:
     """Validate a window of raw events: nulls, types, value sets, ranges, ids, volume, freshness."""
-    settings = _settings(env)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = configure_logging(env)
     first = _day(start, "--start")
     last = _day(end, "--end") if end else first
     config = _config(tolerance, max_lag_hours, sample_rows)
@@ -226,8 +213,7 @@ def tables(
     env: Env = "local",
 ) -> None:
     """Validate the ETL's output tables: nulls, types, ranges, rates, key uniqueness, volume, freshness."""
-    settings = _settings(env)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = configure_logging(env)
     last = _day(end, "--end") if end else None
     config = _config(tolerance, max_lag_hours, sample_rows)
     folder = report or Path(settings.artifacts_root) / "validation" / "tables"
