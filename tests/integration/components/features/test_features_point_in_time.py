@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pandas as pd
 import pytest
@@ -74,9 +75,9 @@ def test_matches_a_reference_as_of_join(applied: FeatureRepo) -> None:
     ]
     out = training_set(applied, frame(rows))
     assert len(out) == len(rows)
-    for (user, item, at), got in zip(rows, out.itertuples(index=False), strict=True):
+    for (user, item, at), got in zip(rows, out.to_dict("records"), strict=True):
         want = expected_stamp(at, ttl)
-        row = got._asdict()
+        row: dict[Any, Any] = got
         if want is None:
             assert pd.isna(row[USER]) and pd.isna(row[ITEM]) and pd.isna(row[CREATOR])
             continue
@@ -96,7 +97,7 @@ def test_rows_sharing_a_user_and_time_are_all_kept_in_order(applied: FeatureRepo
     assert list(out["item_id"]) == [14, 10, 12, 10, 14]
     assert list(out["label"]) == [0, 1, 2, 3, 4]
     assert list(out[ITEM].iloc[:3]) == [marker(14, 1), marker(10, 1), marker(12, 1)]
-    assert pd.isna(out.loc[3, USER])
+    assert pd.isna(cast(Any, out.loc[3, USER]))
 
 
 def test_views_can_be_chosen(applied: FeatureRepo) -> None:

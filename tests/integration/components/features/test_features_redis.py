@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_materialise_and_look_up_through_redis(redis_url: str, etl_out: Path, tm
     assert materialize(repo).rows == 4 + 5 + 3
     users = lookup(repo, "user", [3, 404])
     assert users.loc[0, "user_features__clicks_7d"] == marker(3, 2)
-    assert len(users.loc[0, "user_features__content_profile"]) == 32
+    assert len(cast(Any, users.loc[0, "user_features__content_profile"])) == 32
     assert missing_ids(users, "user_id") == [404]
     items = lookup(repo, "item", list(ITEMS))
     assert list(items["item_features__ctr_7d"]) == [marker(i, 2) + 0.5 for i in ITEMS]
