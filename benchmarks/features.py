@@ -33,18 +33,15 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -121,42 +118,6 @@ def feast_reader(path: Path, project: str, view: str, key: str, ids: range) -> C
     return read
 
 
-@contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """A throwaway redis-server without persistence on a free port; yields its URL."""
-    import redis
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = shutil.which("redis-server") or "redis-server"
-    args = [
-        server,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(workdir),
-    ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(200):
-            with contextlib.suppress(redis.ConnectionError):
-                client.ping()
-                break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def redis_reader(url: str, project: str, key: str, ids: range) -> Callable[[list[int]], Any]:
     """The peer: one pipelined HGETALL per entity of Feast's own Redis keys, values not decoded."""
     import redis
@@ -188,6 +149,7 @@ def lookups(calls: dict[str, Callable[[list[int]], Any]], ids: range, count: int
 def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis: bool) -> dict[str, Any]:
     """Every measurement of the module docstring for ``view``; returns the figures."""
     from components.features.apply import apply
+    from components.features.local_redis import redis_server
     from components.features.materialize import materialize
     from components.features.online import OnlineReader
     from components.features.repo import load_definitions, open_repo

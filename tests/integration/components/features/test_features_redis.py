@@ -6,9 +6,6 @@ Starts ``redis-server`` on a free port for the module; skipped where it is not i
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -16,6 +13,7 @@ from typing import Any, cast
 import pytest
 
 from components.features.apply import apply
+from components.features.local_redis import redis_server
 from components.features.materialize import materialize
 from components.features.online import lookup, missing_ids
 from components.features.repo import open_repo
@@ -24,51 +22,13 @@ from tests.integration.components.features.conftest import FEATURE_REPO, ITEMS
 from tinyworld.settings import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway redis-server (no persistence) for the module; its URL."""
-    server = shutil.which("redis-server")
-    if server is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    import redis
-
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    args = [
-        server,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(folder),
-    ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("redis-server did not start")
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 def test_materialise_and_look_up_through_redis(redis_url: str, etl_out: Path, tmp_path: Path) -> None:
