@@ -3,7 +3,7 @@
 Reads ``<lake>/dt=YYYY-MM-DD/hour=HH/*.parquet`` for days ``--start`` to ``--end`` (plus six
 lookback days for trailing windows) and writes every table of ``components.etl.tables``
 under ``--out``. The lake, Spark master and object-store endpoint default to the
-environment's settings. ``python -m tinyworld.commands.etl run ...`` runs it without the main CLI.
+environment's settings. ``python -m tinyworld.commands.etl ...`` runs it without the main CLI.
 """
 
 from __future__ import annotations
@@ -19,18 +19,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tinyworld.commands.common import configure_logging
-
-app = typer.Typer(
-    name="etl",
-    help="The Spark ETL: the event lake in, metrics, experiment, feature and training tables out.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-
-@app.callback()
-def main() -> None:
-    """The Spark ETL: the event lake in, metrics, experiment, feature and training tables out."""
 
 
 def _day(value: str) -> date:
@@ -50,7 +38,6 @@ def _split(value: str | None) -> dict[str, float] | None:
         raise typer.BadParameter(f"{value!r} is not ARM=WEIGHT[,ARM=WEIGHT...]") from None
 
 
-@app.command("run")
 def run(
     start: Annotated[str, typer.Option(help="First day to report, YYYY-MM-DD (UTC).")],
     end: Annotated[str, typer.Option(help="Last day to report, YYYY-MM-DD (inclusive).")],
@@ -129,4 +116,4 @@ def run(
 
 
 if __name__ == "__main__":
-    app()
+    typer.run(run)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from components.etl import job, session
 from components.etl.job import EtlOptions, EtlResult
-from tinyworld.commands.etl import app
+from tinyworld.cli import app
 
 
 class _FakeSpark:
@@ -44,7 +44,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def test_run_json(calls: dict[str, Any]) -> None:
     """--json prints one object with rows and seconds; options reach the job; the session stops."""
-    args = ["run", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-02", "--out", "/o", "--json"]
+    args = ["etl", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-02", "--out", "/o", "--json"]
     args += ["--control-arm", "a", "--split", "a=1,b=3", "--tables", "dau", "--master", "local[1]"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -58,7 +58,7 @@ def test_run_json(calls: dict[str, Any]) -> None:
 
 def test_run_table(calls: dict[str, Any]) -> None:
     """Without --json the command prints a summary table."""
-    args = ["run", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-01", "--out", "/o"]
+    args = ["etl", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-01", "--out", "/o"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "dau" in result.stdout and "total" in result.stdout
@@ -66,7 +66,7 @@ def test_run_table(calls: dict[str, Any]) -> None:
 
 def test_bad_date_is_a_usage_error(calls: dict[str, Any]) -> None:
     """A malformed date exits with code 2 and says why."""
-    args = ["run", "--lake", "/l", "--start", "yesterday", "--end", "2026-01-01", "--out", "/o"]
+    args = ["etl", "--lake", "/l", "--start", "yesterday", "--end", "2026-01-01", "--out", "/o"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "yesterday" in result.output
