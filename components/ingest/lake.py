@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from components.lake import resolve_root
+
 log = logging.getLogger(__name__)
 
 US_PER_HOUR = 3_600_000_000
@@ -45,23 +47,6 @@ def split_by_hour(table: pa.Table) -> list[tuple[str, pa.Table]]:
         hour = int((stamp - day).astype(int))
         parts.append((partition_dir(str(day), hour), table.filter(pa.array(hours == h))))
     return parts
-
-
-def resolve_root(root: str, s3_endpoint_url: str | None = None) -> tuple[pafs.FileSystem, str]:
-    """The filesystem and base path of a lake root (a local path or a URL)."""
-    if "://" not in root:
-        return pafs.LocalFileSystem(), str(Path(root).resolve())
-    if root.startswith("s3://") and s3_endpoint_url:
-        bucket_path = root.removeprefix("s3://").rstrip("/")
-        return pafs.S3FileSystem(endpoint_override=s3_endpoint_url), bucket_path
-    try:
-        fs, base = pafs.FileSystem.from_uri(root)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        import fsspec.core
-
-        fsspec_fs, base = fsspec.core.url_to_fs(root)
-        fs = pafs.PyFileSystem(pafs.FSSpecHandler(fsspec_fs))
-    return fs, base.rstrip("/")
 
 
 class LakeWriter:

@@ -9,7 +9,6 @@ which the CLI prints as one line.
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from components.etl.tables import Table, arrow_schema
+from components.lake import resolve_root
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,11 @@ class Batch:
 
 
 def _filesystem(root: str, s3_endpoint_url: str | None = None) -> tuple[pafs.FileSystem, str]:
-    """The filesystem and base path of a local path or a URL (s3:// on MinIO with an endpoint, gs://, ...).
-
-    The same resolution as the ingest service's lake writer, so both sides agree on a root.
-    """
-    if "://" not in root:
-        return pafs.LocalFileSystem(), os.path.abspath(root)
-    if root.startswith("s3://") and s3_endpoint_url:
-        return pafs.S3FileSystem(endpoint_override=s3_endpoint_url), root.removeprefix("s3://").rstrip("/")
+    """The lake root resolved as the ingest service resolves it, or a clear input error."""
     try:
-        fs, base = pafs.FileSystem.from_uri(root)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        return resolve_root(root, s3_endpoint_url)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, ImportError) as error:
         raise ValidationInputError(f"cannot open {root}: {error}") from error
-    return fs, base.rstrip("/")
 
 
 def _listing(fs: pafs.FileSystem, path: str, what: str) -> list[pafs.FileInfo]:

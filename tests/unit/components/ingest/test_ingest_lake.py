@@ -14,7 +14,8 @@ import pytest
 
 from components.ingest import LakeWriter
 from components.ingest.columnar import events_table, from_ipc, to_ipc
-from components.ingest.lake import resolve_root, split_by_hour
+from components.ingest.lake import split_by_hour
+from components.lake import resolve_root
 from simnet.protocol import EVENT_SCHEMA, Event, EventType, events_to_table, table_to_events
 
 EventFactory = Callable[..., dict[str, Any]]
