@@ -3,6 +3,9 @@
 A thin FastAPI wrapper over :class:`~components.ingest.service.IngestService`. The body of
 ``POST /events`` is read raw and validated by pydantic in one pass (no FastAPI body model), in a
 worker thread so the event loop stays free while SQLite commits.
+
+:func:`events_router` is the ``POST /events`` route alone, for a host app that serves more than
+ingestion (the recommender mounts it): it reads the service from ``request.app.state.ingest``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -55,12 +58,12 @@ def create_app(config: IngestConfig, *, service: IngestService | None = None) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if service is not None:
-            app.state.service = service
+            app.state.ingest = service
             yield
             return
         owned = await run_in_threadpool(IngestService, config)
         owned.start()
-        app.state.service = owned
+        app.state.ingest = owned
         try:
             yield
         finally:
@@ -71,8 +74,28 @@ def create_app(config: IngestConfig, *, service: IngestService | None = None) ->
         summary="SimNet's events in, deduplicated Parquet in the lake out.",
         lifespan=lifespan,
     )
+    app.include_router(events_router(config.max_body_bytes))
 
-    @app.post(
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict[str, object]:
+        """Liveness and a little state: pending events, whether flushing works."""
+        svc: IngestService = request.app.state.ingest
+        return svc.health()
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (text exposition format)."""
+        svc: IngestService = request.app.state.ingest
+        return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def events_router(max_body_bytes: int) -> APIRouter:
+    """``POST /events`` over the :class:`IngestService` at ``request.app.state.ingest``."""
+    router = APIRouter()
+
+    @router.post(
         "/events",
         response_model=IngestResponse,
         responses={
@@ -88,9 +111,9 @@ def create_app(config: IngestConfig, *, service: IngestService | None = None) ->
         field). Events whose event_id was seen before are counted as duplicates and dropped.
         """
         started = time.perf_counter()
-        svc: IngestService = request.app.state.service
+        svc: IngestService = request.app.state.ingest
         try:
-            body = await _read_body(request, config.max_body_bytes)
+            body = await _read_body(request, max_body_bytes)
             result = await run_in_threadpool(svc.ingest, body)
         except BatchRejected as rejection:
             response: Response = JSONResponse(rejection.to_json(), status_code=rejection.status_code)
@@ -106,19 +129,7 @@ def create_app(config: IngestConfig, *, service: IngestService | None = None) ->
         svc.metrics.request_seconds.labels(str(response.status_code)).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/healthz")
-    async def healthz(request: Request) -> dict[str, object]:
-        """Liveness and a little state: pending events, whether flushing works."""
-        svc: IngestService = request.app.state.service
-        return svc.health()
-
-    @app.get("/metrics")
-    async def metrics(request: Request) -> Response:
-        """Prometheus metrics (text exposition format)."""
-        svc: IngestService = request.app.state.service
-        return Response(svc.metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+    return router
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

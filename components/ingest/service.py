@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.ingest.batch import BatchParser, BatchRejected
 from components.ingest.config import IngestConfig
@@ -18,6 +18,12 @@ from components.ingest.flusher import Flusher
 from components.ingest.lake import LakeWriter
 from components.ingest.metrics import IngestMetrics
 from components.ingest.store import AppendResult, EventStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Listener = Callable[["pa.Table"], None]
+"""Called with each batch of newly stored events (columnar), after they are durable."""
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,15 @@ class IngestService:
             prune_interval_s=config.prune_interval_s,
             metrics=self.metrics,
         )
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every batch of new events once stored (never with duplicates).
+
+        A listener runs on the request's thread before the response is sent, so it must be quick;
+        its errors are logged and swallowed: the events are already acknowledged-durable.
+        """
+        self._listeners.append(listener)
 
     def start(self) -> None:
         """Start flushing in the background (first of all, whatever a previous run left pending)."""
@@ -68,6 +83,12 @@ class IngestService:
         self.metrics.duplicates.inc(result.duplicates)
         if self.store.pending >= self.config.flush_rows:
             self.flusher.wake()
+        if result.stored is not None and len(result.stored):
+            for listener in self._listeners:
+                try:
+                    listener(result.stored)
+                except Exception:
+                    log.exception("an ingest listener failed on %s events (they are stored)", len(result.stored))
         return result
 
     def health(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -64,10 +64,15 @@ _PRUNE_CHUNK = 50_000  # ids deleted per transaction, so pruning never blocks ap
 
 @dataclass(frozen=True)
 class AppendResult:
-    """What one append did: events stored now, and events dropped as already seen."""
+    """What one append did: events stored now, and events dropped as already seen.
+
+    ``stored`` holds the events stored now (columnar, :data:`~simnet.protocol.EVENT_SCHEMA`), for
+    listeners that react to new events (the recommender's seen items and fresh items).
+    """
 
     accepted: int
     duplicates: int
+    stored: pa.Table | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ class EventStore:
                 self._rollback()
                 raise
             self._pending += len(table)
-        return AppendResult(accepted=len(table), duplicates=len(events) - len(table))
+        return AppendResult(accepted=len(table), duplicates=len(events) - len(table), stored=table)
 
     def _record_ids(self, ids: list[str], received_us: int) -> set[str]:
         """Insert the ids not yet in ``seen``; returns those (each once)."""

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
-from tinyworld.commands import etl, evaluate, features, ingest, registry, split, train, validate
+from tinyworld.commands import etl, evaluate, features, ingest, registry, serve, split, train, validate
 from tinyworld.commands.common import settings_for
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("split")(split.split)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.add_typer(registry.app, name="registry")
+app.command("serve")(serve.serve)
 
 EnvOption = Annotated[
     str,

@@ -1,0 +1,78 @@
+"""What one recommender needs, handed in by its caller (the CLI builds it from ``Settings``).
+
+An :class:`ExperimentConfig` splits users between arms; each :class:`ArmConfig` names the model
+it serves by a registry reference (an alias such as ``champion`` or ``challenger``, or a version
+number). With no registry, or a reference that does not resolve, an arm serves popularity and says
+so in every response (``fallback: true``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from components.ingest.config import IngestConfig
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class ArmConfig(BaseModel):
+    """One arm of the experiment: its share of users and the model it serves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the arm's name, echoed in responses and events (e.g. control, treatment)
+    name: str = Field(pattern=_NAME)
+    # the share of users assigned to it; shares are normalised over the arms
+    weight: float = Field(default=1.0, gt=0)
+    # the registry reference it serves: an alias (champion, challenger) or a version number
+    model: str = Field(default="champion", pattern=_NAME)
+
+
+class ExperimentConfig(BaseModel):
+    """An A/B experiment: users split between arms by a hash of (experiment name, user_id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the experiment's name: part of the hash, so a new experiment reshuffles users
+    name: str = Field(default="default", pattern=_NAME)
+    arms: tuple[ArmConfig, ...] = (ArmConfig(name="control"),)
+
+    @model_validator(mode="after")
+    def _unique_arms(self) -> ExperimentConfig:
+        names = [arm.name for arm in self.arms]
+        if not names:
+            raise ValueError("an experiment needs at least one arm")
+        if len(set(names)) != len(names):
+            raise ValueError(f"arm names must be unique, got {names}")
+        return self
+
+
+class ServingConfig(BaseModel):
+    """Paths, model references and limits of one recommender."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the model registry (a path or an object-store URL); None serves popularity only
+    registry_root: str | None = None
+    # the registered model's name
+    model_name: str = Field(default="two-tower", pattern=_NAME)
+    experiment: ExperimentConfig = ExperimentConfig()
+    # seconds between checks of the registry's aliases for a new model to swap in (0: never)
+    reload_interval_s: float = Field(default=30.0, ge=0)
+    # the ETL's output root: item_features seeds the candidates and item_popularity the fallback
+    etl_root: str | None = None
+    # a folder with a rendered feature_store.yaml (tinyworld features apply writes one): its online
+    # user features embed users the model has never seen; None serves those the cold-user vector
+    feature_store_dir: Path | None = None
+    # items a user was shown that are kept (per user) and filtered from their next feeds
+    seen_per_user: int = Field(default=500, ge=0)
+    # half-life of the online popularity counts that rank the fallback feed, in hours
+    popularity_half_life_h: float = Field(default=6.0, gt=0)
+    # recommendation requests in flight beyond which new ones get a quick 503
+    max_in_flight: int = Field(default=256, ge=1)
+    # requests that arrive while a batch is being ranked are ranked together, at most this many
+    max_batch_size: int = Field(default=16, ge=1)
+    # the ingest service mounted at POST /events; None serves recommendations only
+    ingest: IngestConfig | None = None

@@ -1,0 +1,126 @@
+"""The recommender as a Ray Serve application: the same ASGI app, one replica per rank.
+
+Serving speed on a small machine is decided by the path a request takes into the replica, not by
+the ranking (see docs/serving.md). :func:`ray_environment` turns on Ray Serve's throughput-optimised
+mode, in which the ingress replica listens for HTTP itself (direct ingress) instead of behind the
+Python HTTP proxy, and keeps per-request access logs off. Requests arriving while a batch is ranked
+are batched by the app itself (:mod:`components.serving.batcher`), so the Ray host and a bare uvicorn
+host run identical request code.
+
+A replica's ``reconfigure`` is how a rolling ``serve.run`` with a new ``user_config`` reaches live
+replicas without restarting them: it asks the recommender to swap in the registry's current models.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from ray import serve
+
+from components.serving.config import ServingConfig
+from components.serving.host import Services, open_services
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "tinyworld"
+DEPLOYMENT_NAME = "recommender"
+
+
+PORT_SPAN = 100
+"""Direct-ingress ports per host: replica rank r listens on about ``port + r`` (Ray allocates them)."""
+
+
+def ray_environment(port: int) -> dict[str, str]:
+    """Environment for the Ray processes: no usage stats, throughput-optimised Serve, quiet logs.
+
+    Direct ingress makes each ingress replica listen for HTTP itself, on a port from a range
+    (here starting at ``port``, so the first replica answers where the API is expected). With no
+    port quarantine, a replica that replaces a dead one takes its port again, so the API stays at
+    the same address. (Several replicas behind one address need Ray's HAProxy mode: the cluster's.)
+    """
+    return {
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+        "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(port + PORT_SPAN - 1),
+        "RAY_SERVE_PORT_QUARANTINE_S": "0",
+        "RAY_SERVE_LOG_TO_STDERR": "0",
+    }
+
+
+@serve.deployment(
+    name=DEPLOYMENT_NAME,
+    num_replicas=1,
+    ray_actor_options={"num_cpus": 0},
+    health_check_period_s=5,
+    graceful_shutdown_timeout_s=10,
+    logging_config={"enable_access_log": False, "log_level": "WARNING"},
+)
+@serve.ingress()
+class RecommenderDeployment:
+    """One replica: loads the models, opens its ingest state (by rank) and serves the app."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = ServingConfig.model_validate(config)
+        context = serve.get_replica_context()
+        self.services: Services = open_services(self.config, rank=_rank(context.rank if context else None))
+
+    def __serve_build_asgi_app__(self) -> Any:
+        return self.services.app()
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Swap in the registry's current models (sent by ``serve.run`` with a new user_config)."""
+        changed = self.services.recommender.refresh()
+        log.info("reconfigured (%s): models changed for %s", user_config, changed or "none")
+
+    def check_health(self) -> None:
+        """Unhealthy (and so replaced) when the ingest service can no longer flush to the lake."""
+        ingest = self.services.ingest
+        if ingest is not None and not ingest.flusher.running:
+            raise RuntimeError("the ingest flusher has stopped; events would pile up unwritten")
+
+    def __del__(self) -> None:
+        services = getattr(self, "services", None)
+        if services is not None:
+            services.close()
+
+
+def _rank(rank: object) -> int:
+    """The replica's global rank (Ray gives a ReplicaRank model, older versions an int)."""
+    value = getattr(rank, "rank", rank)
+    return value if isinstance(value, int) else 0
+
+
+def deployment_for(config: ServingConfig) -> Any:
+    """The bound application, sized by ``config``: the queue bound maps to max_ongoing_requests."""
+    deployment: Any = RecommenderDeployment
+    return deployment.options(
+        max_ongoing_requests=config.max_in_flight,
+        max_queued_requests=config.max_in_flight,
+        user_config={"generation": 0},
+    ).bind(config.model_dump(mode="json"))
+
+
+def serve_ray(config: ServingConfig, host: str, port: int, *, address: str | None = None, blocking: bool = True) -> str:
+    """Start (or join) Ray and run the application; returns its URL (``http://host:port``).
+
+    The replica answers on ``port`` itself (direct ingress); Ray's own HTTP proxy, the slow path,
+    is moved out of the way to ``port + PORT_SPAN``. With ``blocking`` this waits until interrupted.
+    """
+    import ray
+
+    environment = ray_environment(port)
+    os.environ.update(environment)
+    if not ray.is_initialized():
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            runtime_env={"env_vars": environment},
+        )
+    serve.start(http_options={"host": host, "port": port + PORT_SPAN})
+    serve.run(deployment_for(config), name=APP_NAME, route_prefix="/", blocking=blocking)
+    return f"http://{host}:{port}"

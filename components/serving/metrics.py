@@ -1,0 +1,58 @@
+"""The recommender's Prometheus metrics, in a registry of its own (see components.ingest.metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from components.ingest.metrics import LATENCY_BUCKETS
+
+PREFIX = "tinyworld_serving"
+
+
+class ServingMetrics:
+    """Latency per route, recommendations per arm and model version, errors, fallbacks, overload."""
+
+    def __init__(self, in_flight: Callable[[], float]) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.request_seconds = Histogram(
+            f"{PREFIX}_request_seconds",
+            "Latency of each HTTP request, by route and status code",
+            ["route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.recommendations = Counter(
+            f"{PREFIX}_recommendations",
+            "Feeds served, by experiment arm and model version",
+            ["arm", "model_version"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            f"{PREFIX}_fallbacks",
+            "Feeds served by the popularity fallback, by reason (no_model, model_error, features_error)",
+            ["reason"],
+            registry=r,
+        )
+        self.errors = Counter(f"{PREFIX}_errors", "Requests that failed with a 5xx, by route", ["route"], registry=r)
+        self.overloaded = Counter(
+            f"{PREFIX}_overloaded", "Requests refused with 503 because too many were in flight", registry=r
+        )
+        self.batch_size = Histogram(
+            f"{PREFIX}_batch_size",
+            "Requests ranked together in one micro-batch",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=r,
+        )
+        self.in_flight = Gauge(f"{PREFIX}_in_flight", "Recommendation requests being served", registry=r)
+        self.in_flight.set_function(in_flight)
+        self.model_swaps = Counter(f"{PREFIX}_model_swaps", "Times a new model set was published", registry=r)
+        self.fresh_items = Counter(
+            f"{PREFIX}_fresh_items", "Items added to the catalogue from create events", registry=r
+        )
+
+    def render(self) -> bytes:
+        """The metrics in Prometheus' text exposition format."""
+        return generate_latest(self.registry)

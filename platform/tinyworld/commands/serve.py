@@ -1,0 +1,115 @@
+"""``tinyworld serve``: the recommendation API (and ``POST /events``) on this machine.
+
+By default it starts Ray locally (bound to 127.0.0.1) and runs the Ray Serve application;
+``--no-ray`` serves the very same app with uvicorn in one process. Arms serve the registry's
+champion (or popularity while none exists) unless ``--arm`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from tinyworld.commands.common import configure_logging, fail
+from tinyworld.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def parse_arm(text: str) -> dict[str, object]:
+    """``name=model:weight`` (``model`` and ``weight`` optional) as an ArmConfig dict."""
+    name, _, rest = text.partition("=")
+    model, _, weight = rest.partition(":")
+    if not name or (rest and not model):
+        raise ValueError(f"bad --arm {text!r}: use NAME=MODEL:WEIGHT, e.g. control=champion:50")
+    arm: dict[str, object] = {"name": name}
+    if model:
+        arm["model"] = model
+    if weight:
+        try:
+            arm["weight"] = float(weight)
+        except ValueError:
+            raise ValueError(f"bad weight in --arm {text!r}: {weight!r} is not a number") from None
+    return arm
+
+
+def _feature_store_dir(settings: Settings) -> Path | None:
+    """The rendered Feast repository, if features were applied in this environment."""
+    from components.features.repo import open_repo
+
+    try:
+        repo = open_repo(settings)
+    except Exception as error:
+        log.warning("no feature store (%s): unseen users get the cold-user vector", error)
+        return None
+    if not repo.registry_exists():
+        log.warning("features not applied yet (tinyworld features apply): unseen users get the cold-user vector")
+        return None
+    return repo.workdir
+
+
+def serve(
+    etl: Annotated[
+        str | None,
+        typer.Option(help="ETL output root: item_features seeds the catalogue, item_popularity the fallback."),
+    ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option(help="An experiment arm NAME=MODEL:WEIGHT (repeat), e.g. control=champion:50. Default: champion."),
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="The experiment's name (part of the arm hash).")] = "default",
+    model_name: Annotated[str, typer.Option(help="The registered model's name.")] = "two-tower",
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Ingest state file for POST /events. Default: <artifacts_root>/serving/ingest.sqlite."),
+    ] = None,
+    events: Annotated[bool, typer.Option(help="Take events at POST /events (into the lake).")] = True,
+    features: Annotated[bool, typer.Option(help="Read online user features from Feast, if applied.")] = True,
+    ray: Annotated[bool, typer.Option(help="Run on Ray Serve (default) or, with --no-ray, uvicorn alone.")] = True,
+    host: Annotated[str | None, typer.Option(help="Interface to bind. Default: the environment's serve_host.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port. Default: the environment's serve_port.")] = None,
+    reload_interval: Annotated[float, typer.Option(help="Seconds between registry checks for new models.")] = 30.0,
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
+    ] = "local",
+) -> None:
+    """Serve POST /recommendations, POST /events, GET /healthz and GET /metrics until interrupted."""
+    from components.ingest.config import IngestConfig
+    from components.serving.config import ExperimentConfig, ServingConfig
+
+    settings = configure_logging(env)
+    try:
+        arms = [parse_arm(a) for a in arm] if arm else [{"name": "control"}]
+        ingest = None
+        if events:
+            state_path = state or Path(settings.artifacts_root) / "serving" / "ingest.sqlite"
+            state_path.parent.mkdir(parents=True, exist_ok=True)
+            ingest = IngestConfig(
+                lake_root=settings.lake_root, state_path=state_path, s3_endpoint_url=settings.s3_endpoint_url
+            )
+        config = ServingConfig(
+            registry_root=settings.registry_root,
+            model_name=model_name,
+            experiment=ExperimentConfig.model_validate({"name": experiment, "arms": arms}),
+            reload_interval_s=reload_interval,
+            etl_root=etl,
+            feature_store_dir=_feature_store_dir(settings) if features else None,
+            ingest=ingest,
+        )
+    except (ValueError, ValidationError) as error:
+        raise fail(error) from None
+    bind, listen = host or settings.serve_host, port or settings.serve_port
+    if ray:
+        from components.serving.deployment import serve_ray
+
+        typer.echo(f"Serving on Ray at http://{bind}:{listen} (Ctrl-C stops)", err=True)
+        serve_ray(config, bind, listen, address=settings.ray_address, blocking=True)
+    else:
+        from components.serving.host import serve_uvicorn
+
+        typer.echo(f"Serving at http://{bind}:{listen} (Ctrl-C stops)", err=True)
+        serve_uvicorn(config, bind, listen)
