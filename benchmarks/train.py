@@ -1,5 +1,7 @@
 """Training: samples/s of one process against two DDP processes (torchrun), same data, same run.
 
+With ``--device cuda``: samples/s of one process on the GPU against one process on the CPU instead.
+
 Writes the tables as Parquet, then trains twice through :func:`components.train.run.run_training`,
 the path ``tinyworld train`` takes: once in this process, once with ``--nproc 2`` (torchrun;
 gloo on CPU, nccl on CUDA). samples/s is positives processed per second of the training loop
@@ -12,11 +14,19 @@ activity, about 4% CTR, 32-dim text vectors and image statistics per item.
     .venv/bin/python benchmarks/train.py
     .venv/bin/python benchmarks/train.py --users 100000 --impressions 3000000 --json
     .venv/bin/python benchmarks/train.py --etl-out /tmp/tw/etl
+    python3 benchmarks/train.py --device cuda --json
 
 ``ddp_efficiency`` = samples_per_s_2 / (2 * samples_per_s_1): 1.0 is linear scaling. On CPU the
 two processes share the machine's cores (each gets half of them as threads). The single process
 is measured with every core and with one thread, and samples_per_s_1 is the faster of the two,
 so the ratio compares DDP with the best one process can do. Nothing here asserts a time.
+
+``--device`` (default ``cpu``) picks where training runs; ``cpu`` hides any GPU from this process
+and its torchrun workers (``CUDA_VISIBLE_DEVICES=""``). ``--device cuda`` trains one process on
+the GPU (in this process), then one process on the CPU with every core and with one thread (each a
+``python -m components.train.run`` child with the GPU hidden), and reports
+``cuda_speedup`` = samples_per_s_cuda / the faster CPU figure. It runs no DDP: torchrun's ranks
+would share the one GPU over gloo, which measures nothing useful.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -40,6 +51,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 TEXT_DIM = 32
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def synthetic_tables(users: int, items: int, impressions: int, seed: int) -> dict[str, pd.DataFrame]:
@@ -80,6 +92,19 @@ def measure(paths: dict[str, str], out: Path, nproc: int, config: Any) -> dict[s
     )
 
 
+def measure_cpu_child(paths: dict[str, str], out: Path, config: Any) -> dict[str, Any]:
+    """Train one process on the CPU in a child with the GPU hidden; returns the artifact summary."""
+    from components.train.run import summary
+
+    target = str(out / f"model-cpu-{config.cpu_threads or 'all'}")
+    command = [sys.executable, "-m", "components.train.run", "--interactions", paths["interactions"]]
+    command += ["--out", target, "--config-json", config.model_dump_json()]
+    command += ["--items", paths["item_features"]] if paths.get("item_features") else []
+    command += ["--users", paths["user_features"]] if paths.get("user_features") else []
+    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    return summary(target)
+
+
 def main() -> None:
     """Parse options, build or find the tables, train with 1 and 2 processes, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,11 +115,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="passes over the positives per measurement")
     parser.add_argument("--batch-size", type=int, default=1024, help="global batch of positives")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the model")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: 1 GPU process vs 1 CPU")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.device == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch starts CUDA; torchrun's workers inherit it
 
     import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no GPU")
 
     from components.train.config import TrainConfig
 
@@ -103,7 +134,7 @@ def main() -> None:
     cpus = os.cpu_count() or 1
     # one process with every core, and with one thread: on a small or shared machine spinning
     # intra-op threads can cost more than they bring; the faster counts as samples_per_s_1
-    thread_counts: list[int | None] = [None, 1] if cpus > 1 and not torch.cuda.is_available() else [None]
+    thread_counts: list[int | None] = [None, 1] if cpus > 1 else [None]
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         work = Path(tmp)
         if args.etl_out:
@@ -115,6 +146,9 @@ def main() -> None:
                 paths[name] = str(work / f"{name}.parquet")
                 frame.to_parquet(paths[name])
             source = f"synthetic: {args.users:,} users, {args.items:,} items, {args.impressions:,} impressions"
+        if args.device == "cuda":
+            report_cuda(args, config, paths, work, thread_counts, source)
+            return
         singles = {t: measure(paths, work, 1, config.model_copy(update={"cpu_threads": t})) for t in thread_counts}
         two = measure(paths, work, 2, config)
     best = max(singles, key=lambda t: float(singles[t]["samples_per_s"]))
@@ -126,8 +160,9 @@ def main() -> None:
         "threads_1": best or cpus,
         "samples_per_s_1_by_threads": {str(t or cpus): r["samples_per_s"] for t, r in singles.items()},
         "threads_2": max(1, cpus // 2),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "backend": "nccl" if torch.cuda.is_available() else "gloo",
+        "device": "cpu",
+        "backend": "gloo",
+        "torch": torch.__version__,
         "positives": one["rows"]["positives"],
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -158,6 +193,60 @@ def main() -> None:
     print(
         f"DDP efficiency samples_per_s_2 / (2 x samples_per_s_1) = {result['ddp_efficiency']:.2f} on {result['device']}"
     )
+
+
+def report_cuda(
+    args: argparse.Namespace,
+    config: Any,
+    paths: dict[str, str],
+    work: Path,
+    thread_counts: list[int | None],
+    source: str,
+) -> None:
+    """One process on the GPU against one process on the CPU (each thread count), same data."""
+    import torch
+
+    torch.ones(64, 64, device="cuda").matmul(torch.ones(64, 64, device="cuda")).sum().item()  # CUDA context, cuBLAS
+    gpu = measure(paths, work, 1, config)
+    cpu = {t: measure_cpu_child(paths, work, config.model_copy(update={"cpu_threads": t})) for t in thread_counts}
+    best = max(cpu, key=lambda t: float(cpu[t]["samples_per_s"]))
+    cpus = os.cpu_count() or 1
+    result = {
+        "samples_per_s_cuda": gpu["samples_per_s"],
+        "samples_per_s_cpu": cpu[best]["samples_per_s"],
+        "cuda_speedup": gpu["samples_per_s"] / cpu[best]["samples_per_s"],
+        "threads_cpu": best or cpus,
+        "samples_per_s_cpu_by_threads": {str(t or cpus): r["samples_per_s"] for t, r in cpu.items()},
+        "device": gpu["device"],
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "positives": gpu["rows"]["positives"],
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seconds_cuda": gpu["seconds"],
+        "seconds_cpu": cpu[best]["seconds"],
+        "loss_last_cuda": gpu["loss_last"],
+        "loss_last_cpu": cpu[best]["loss_last"],
+        "cpus": cpus,
+        "data": source,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"training: {source}; {result['positives']:,} positives x {args.epochs} epochs")
+    for column in ("1 process on", "samples/s", "loop seconds", "final loss"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"cuda ({result['gpu']})", f"{gpu['samples_per_s']:,.0f}", f"{gpu['seconds']:.1f}", f"{gpu['loss_last']:.4f}"
+    )
+    for threads, single in cpu.items():
+        n = threads or cpus
+        row = (f"{single['samples_per_s']:,.0f}", f"{single['seconds']:.1f}", f"{single['loss_last']:.4f}")
+        table.add_row(f"cpu ({n} thread{'s' if n > 1 else ''})", *row)
+    Console().print(table)
+    speedup = result["cuda_speedup"]
+    print(f"CUDA speed-up samples_per_s_cuda / samples_per_s_cpu = {speedup:.2f} (torch {torch.__version__})")
 
 
 if __name__ == "__main__":
