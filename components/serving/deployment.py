@@ -105,10 +105,17 @@ def deployment_for(config: ServingConfig) -> Any:
 
 
 def serve_ray(config: ServingConfig, host: str, port: int, *, address: str | None = None, blocking: bool = True) -> str:
-    """Start (or join) Ray and run the application; returns its URL (``http://host:port``).
+    """Start (or join) Ray and run the recommender; returns its URL. See :func:`serve_ray_app`."""
+    return serve_ray_app(deployment_for(config), host, port, name=APP_NAME, address=address, blocking=blocking)
 
-    The replica answers on ``port`` itself (direct ingress); Ray's own HTTP proxy, the slow path,
-    is moved out of the way to ``port + PORT_SPAN``. With ``blocking`` this waits until interrupted.
+
+def serve_ray_app(
+    app: Any, host: str, port: int, *, name: str, address: str | None = None, blocking: bool = False
+) -> str:
+    """Start (or join) Ray and run a bound Serve application at ``/``; returns ``http://host:port``.
+
+    The application's ingress replica answers on ``port`` itself (direct ingress); Ray's own HTTP
+    proxy, the slow path, is moved aside to ``port + PORT_SPAN``. ``blocking`` waits until interrupted.
     """
     import ray
 
@@ -122,5 +129,5 @@ def serve_ray(config: ServingConfig, host: str, port: int, *, address: str | Non
             runtime_env={"env_vars": environment},
         )
     serve.start(http_options={"host": host, "port": port + PORT_SPAN})
-    serve.run(deployment_for(config), name=APP_NAME, route_prefix="/", blocking=blocking)
+    serve.run(app, name=name, route_prefix="/", blocking=blocking)
     return f"http://{host}:{port}"

@@ -1,0 +1,287 @@
+"""Serving: latency at 50 req/s and the highest open-loop rate held at p99 <= 50 ms, against two peers.
+
+Three servers, one after the other, each driven by SimNet's open-loop generator
+(:mod:`simnet.traffic`: arrivals at a fixed rate whatever the server does, latency counted from
+each arrival's due time):
+
+- ``tinyworld``: the recommender as the Ray Serve application (:mod:`components.serving.deployment`),
+  champion loaded from a registry: exact top-k over every item, seen filtering, arms, metrics.
+- ``noop``: a Ray Serve application whose route returns a constant feed, deployed the same way
+  (direct ingress, no access log): the framework's floor.
+- ``asgi``: the very same recommender app under bare uvicorn in one process (no Ray): the limit
+  without Ray. ``ratio_to_asgi = max_rps / asgi_max_rps``.
+
+The model is synthetic but shaped like a trained one (``--items`` items and ``--users`` users,
+``--dim`` floats per vector: the two-tower's 32 plus its bias), so the ranking costs what it costs
+in production. A rate "holds" when p99 <= ``--p99-ms``, under 1% of requests fail and at least 95%
+of the target rate is answered; ``max_rps`` is the highest rate of the ladder that holds. The last
+step drives the app at twice its max to show overload: quick 503s, not a hang.
+
+    .venv/bin/python benchmarks/serving.py                  # about 6 minutes
+    .venv/bin/python benchmarks/serving.py --seconds 4 --rates 100,300,600 --json
+
+Nothing here asserts a figure: they are printed, not judged.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path; drop it before importing packages.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from components.registry.registry import Registry  # noqa: E402
+from components.serving.config import ServingConfig  # noqa: E402
+from components.train.artifact import ModelArtifact, save_model  # noqa: E402
+from simnet.traffic import TrafficResult, TrafficSpec, run_traffic  # noqa: E402
+
+DEFAULT_RATES = "100,200,300,400,500,600,700,800,1000,1200,1500,2000,2500,3000"
+console = Console(stderr=True)
+
+
+def synthetic_model(users: int, items: int, dim: int, seed: int) -> ModelArtifact:
+    """Random unit item vectors plus a bias column, user vectors scaled like a temperature of 0.05."""
+    rng = np.random.default_rng(seed)
+    item_vecs = rng.normal(size=(items, dim - 1)).astype(np.float32)
+    item_vecs /= np.linalg.norm(item_vecs, axis=1, keepdims=True)
+    user_vecs = rng.normal(size=(users, dim - 1)).astype(np.float32)
+    user_vecs /= np.linalg.norm(user_vecs, axis=1, keepdims=True) * 0.05
+    return ModelArtifact(
+        item_ids=np.arange(items),
+        item_embeddings=np.concatenate([item_vecs, rng.normal(0, 0.1, (items, 1)).astype(np.float32)], axis=1),
+        metadata={"version": "synthetic"},
+        user_ids=np.arange(users),
+        user_vectors=np.concatenate([user_vecs, np.ones((users, 1), np.float32)], axis=1),
+    )
+
+
+def free_port() -> int:
+    """A base port p with p .. p+100 free (direct-ingress range and Ray's moved proxy)."""
+    for base in range(24000, 30000, 211):
+        try:
+            for port in (base, base + 100):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range between 24000 and 30000")
+
+
+def wait_ready(url: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.post(f"{url}/recommendations", json={"user_id": 1, "k": 10}, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+
+
+def measure(url: str, rate: float, args: argparse.Namespace) -> TrafficResult:
+    spec = TrafficSpec(
+        url=url,
+        rps=rate,
+        duration_s=args.seconds,
+        warmup_s=args.warmup,
+        k=args.k,
+        events=False,
+        synthetic_users=args.users,
+        max_in_flight=512,
+        timeout_s=2.0,
+    )
+    return run_traffic(spec)
+
+
+def holds(result: TrafficResult, args: argparse.Namespace) -> bool:
+    """p99 within budget, under 1% errors, and the rate actually answered."""
+    return (
+        result.p99_ms is not None
+        and result.p99_ms <= args.p99_ms
+        and result.errors <= 0.01 * max(result.requests, 1)
+        and result.achieved_rps >= 0.95 * result.target_rps
+    )
+
+
+def profile(name: str, url: str, args: argparse.Namespace, rates: list[float]) -> dict[str, Any]:
+    """p50/p99 at 50 req/s, then the rate ladder until a rate does not hold."""
+    wait_ready(url)
+    at_50 = measure(url, 50.0, args)
+    console.print(f"[bold]{name}[/] at 50 req/s: p50 {at_50.p50_ms:.1f} ms, p99 {at_50.p99_ms:.1f} ms")
+    steps, best = [], 0.0
+    for rate in rates:
+        result = measure(url, rate, args)
+        ok = holds(result, args)
+        steps.append({"rate": rate, "holds": ok, **_brief(result)})
+        console.print(
+            f"  {rate:6.0f} req/s: achieved {result.achieved_rps:7.1f}, p99 {result.p99_ms or float('nan'):7.1f} ms, "
+            f"errors {result.errors} {'ok' if ok else 'X'}"
+        )
+        if not ok:
+            break
+        best = rate
+    return {"name": name, "p50_ms_at_50": at_50.p50_ms, "p99_ms_at_50": at_50.p99_ms, "max_rps": best, "steps": steps}
+
+
+def _brief(result: TrafficResult) -> dict[str, Any]:
+    keys = ("achieved_rps", "p50_ms", "p99_ms", "errors", "requests", "status_codes", "send_lag_p99_ms")
+    return {k: getattr(result, k) for k in keys}
+
+
+def start_tinyworld(config: ServingConfig, port: int) -> str:
+    from components.serving.deployment import serve_ray
+
+    return serve_ray(config, "127.0.0.1", port, blocking=False)
+
+
+def start_noop(port: int) -> str:
+    """A Ray Serve app answering every POST /recommendations with the same 10 items."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+    from ray import serve
+
+    from components.serving.deployment import serve_ray_app
+
+    noop = FastAPI()
+    feed = {
+        "request_id": "noop",
+        "items": [{"item_id": i, "score": 0.0} for i in range(10)],
+        "arm": "control",
+        "model_version": "noop",
+        "fallback": False,
+    }
+
+    @noop.post("/recommendations")
+    async def recommendations() -> JSONResponse:
+        return JSONResponse(feed)
+
+    deployment: Any = serve.deployment(
+        serve.ingress(noop)(),
+        name="noop",
+        num_replicas=1,
+        ray_actor_options={"num_cpus": 0},
+        max_ongoing_requests=256,
+        logging_config={"enable_access_log": False, "log_level": "WARNING"},
+    )
+    return serve_ray_app(deployment.bind(), "127.0.0.1", port, name="noop")
+
+
+def start_asgi(config: ServingConfig, port: int, workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """The same app under uvicorn alone, in a child process."""
+    path = workdir / "serving.json"
+    path.write_text(config.model_dump_json())
+    code = (
+        "import sys; from components.serving.config import ServingConfig; "
+        "from components.serving.host import serve_uvicorn; "
+        "serve_uvicorn(ServingConfig.model_validate_json(open(sys.argv[1]).read()), '127.0.0.1', int(sys.argv[2]))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(path), str(port)])
+    return f"http://127.0.0.1:{port}", child
+
+
+def overload(url: str, rate: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Past capacity: what came back, how fast, and whether the server answers normally afterwards."""
+    result = measure(url, rate, args)
+    recovered = measure(url, 50.0, args)
+    after = {"recovered_p99_ms_at_50": recovered.p99_ms, "recovered_errors": recovered.errors}
+    return {"rate": rate, **_brief(result), **after}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000, help="users known to the model")
+    parser.add_argument("--items", type=int, default=100_000, help="items in the catalogue")
+    parser.add_argument("--dim", type=int, default=33, help="floats per vector (32 + bias)")
+    parser.add_argument("--k", type=int, default=10, help="items per feed")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per rate")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each rate")
+    parser.add_argument("--rates", default=DEFAULT_RATES, help="the ladder of rates, req/s")
+    parser.add_argument("--p99-ms", type=float, default=50.0, help="the p99 a rate must hold")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+
+    import ray
+    from ray import serve
+
+    with tempfile.TemporaryDirectory(prefix="tw-serving-bench-") as tmp:
+        workdir = Path(tmp)
+        console.print(f"model: {args.users:,} users x {args.items:,} items x {args.dim} floats")
+        save_model(synthetic_model(args.users, args.items, args.dim, args.seed), workdir / "model")
+        registry = Registry(workdir / "registry")
+        registry.set_alias("two-tower", "champion", registry.register(workdir / "model", "two-tower").version)
+        config = ServingConfig(registry_root=str(workdir / "registry"), reload_interval_s=0, max_in_flight=256)
+        port = free_port()
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            url = start_tinyworld(config, port)
+            results["tinyworld"] = profile("tinyworld (Ray Serve)", url, args, rates)
+            results["overload"] = overload(url, 2 * max(results["tinyworld"]["max_rps"], rates[0]), args)
+            serve.delete("tinyworld")
+            results["noop"] = profile("noop (Ray Serve)", start_noop(port), args, rates)
+        finally:
+            ray.shutdown()
+        url, child = start_asgi(config, port, workdir)
+        try:
+            results["asgi"] = profile("bare ASGI (uvicorn)", url, args, rates)
+        finally:
+            child.terminate()
+            child.wait(timeout=30)
+    report(results, args)
+
+
+def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    ours, asgi = results["tinyworld"], results["asgi"]
+    figures = {
+        "p50_ms_at_50": ours["p50_ms_at_50"],
+        "p99_ms_at_50": ours["p99_ms_at_50"],
+        "max_rps_p99_50ms": ours["max_rps"],
+        "noop_max_rps": results["noop"]["max_rps"],
+        "asgi_max_rps": asgi["max_rps"],
+        "ratio_to_asgi": ours["max_rps"] / asgi["max_rps"] if asgi["max_rps"] else None,
+        "overload": results["overload"],
+        "p99_budget_ms": args.p99_ms,
+        "model": {"users": args.users, "items": args.items, "dim": args.dim, "k": args.k},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "runs": results,
+    }
+    if args.json:
+        print(json.dumps(figures, default=float))
+        return
+    table = Table(title=f"Serving, open loop (p99 budget {args.p99_ms:.0f} ms, {args.seconds:.0f} s per rate)")
+    for column in ("server", "p50 @50 (ms)", "p99 @50 (ms)", "max req/s at p99 budget"):
+        table.add_column(column, justify="right" if column != "server" else "left")
+    for key in ("tinyworld", "noop", "asgi"):
+        run = results[key]
+        table.add_row(run["name"], f"{run['p50_ms_at_50']:.1f}", f"{run['p99_ms_at_50']:.1f}", f"{run['max_rps']:.0f}")
+    Console().print(table)
+    ratio = figures["ratio_to_asgi"]
+    Console().print(f"ratio to bare ASGI: {ratio:.2f}" if ratio is not None else "ratio to bare ASGI: n/a")
+    o = figures["overload"]
+    Console().print(
+        f"overload at {o['rate']:.0f} req/s: status {o['status_codes']}, p99 {o['p99_ms']} ms; "
+        f"then at 50 req/s p99 {o['recovered_p99_ms_at_50']} ms, errors {o['recovered_errors']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
