@@ -227,9 +227,10 @@ def main() -> None:
         workdir = Path(tmp)
         console.print(f"model: {args.users:,} users x {args.items:,} items x {args.dim} floats")
         save_model(synthetic_model(args.users, args.items, args.dim, args.seed), workdir / "model")
-        registry = Registry(workdir / "registry")
-        registry.set_alias("two-tower", "champion", registry.register(workdir / "model", "two-tower").version)
         config = ServingConfig(registry_root=str(workdir / "registry"), reload_interval_s=0, max_in_flight=256)
+        registry = Registry(workdir / "registry")
+        version = registry.register(workdir / "model", config.model_name).version
+        registry.set_alias(config.model_name, "champion", version)
         port = free_port()
         results: dict[str, dict[str, Any]] = {}
         try:

@@ -57,7 +57,7 @@ class ServingConfig(BaseModel):
     # the model registry (a path or an object-store URL); None serves popularity only
     registry_root: str | None = None
     # the registered model's name
-    model_name: str = Field(default="two-tower", pattern=_NAME)
+    model_name: str = Field(default="recommender", pattern=_NAME)
     experiment: ExperimentConfig = ExperimentConfig()
     # seconds between checks of the registry's aliases for a new model to swap in (0: never)
     reload_interval_s: float = Field(default=30.0, ge=0)

@@ -62,7 +62,7 @@ def serve(
         typer.Option(help="An experiment arm NAME=MODEL:WEIGHT (repeat), e.g. control=champion:50. Default: champion."),
     ] = None,
     experiment: Annotated[str, typer.Option(help="The experiment's name (part of the arm hash).")] = "default",
-    model_name: Annotated[str, typer.Option(help="The registered model's name.")] = "two-tower",
+    model_name: Annotated[str, typer.Option(help="The registered model's name.")] = "recommender",
     state: Annotated[
         Path | None,
         typer.Option(help="Ingest state file for POST /events. Default: <artifacts_root>/serving/ingest.sqlite."),

@@ -92,11 +92,11 @@ def test_events_posted_here_are_stored_and_filter_the_next_feed(client: TestClie
 def test_metrics_and_health_are_exposed(client: TestClient) -> None:
     client.post("/recommendations", json={"user_id": 1})
     text = client.get("/metrics").text
-    assert 'tinyworld_serving_recommendations_total{arm="control",model_version="two-tower:v1"} 1.0' in text
+    assert 'tinyworld_serving_recommendations_total{arm="control",model_version="recommender:v1"} 1.0' in text
     assert 'tinyworld_serving_request_seconds_count{route="/recommendations",status="200"} 1.0' in text
     assert "tinyworld_ingest_events_accepted_total" in text
     health = client.get("/healthz").json()
-    assert health["arms"] == {"control": "two-tower:v1"} and health["ingest"]["status"] == "ok"
+    assert health["arms"] == {"control": "recommender:v1"} and health["ingest"]["status"] == "ok"
 
 
 def test_overload_gets_a_quick_503_and_recovers(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:

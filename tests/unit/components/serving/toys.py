@@ -17,7 +17,7 @@ from components.registry.registry import Registry
 from components.train.artifact import ModelArtifact, save_model
 from simnet.protocol import EVENT_SCHEMA, IMAGE_SIZE
 
-MODEL = "two-tower"
+MODEL = "recommender"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
