@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -13,12 +14,15 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from simnet.calibration import calibrate_policies
 from simnet.config import WorldConfig
 from simnet.report import fmt, jsonable, write_comparison
 from simnet.runner import OutputError, RunSpec, prepare_output, simulate
+from simnet.traffic import TrafficProgress, TrafficSpec, run_traffic
+from simnet.traffic_users import SyntheticCrowd, WorldCrowd, replay
 
 app = typer.Typer(
     help="SimNet: a simulated social network that drives and judges a recommender.",
@@ -32,6 +36,11 @@ class PolicyName(StrEnum):
     random = "random"
     popularity = "popularity"
     oracle = "oracle"
+
+
+class ArrivalsName(StrEnum):
+    uniform = "uniform"
+    poisson = "poisson"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -134,3 +143,85 @@ def compare(
         typer.echo(json.dumps({"rows": jsonable(rows)}))
     else:
         Console().print(f"comparison: {out / 'comparison.html'}")
+
+
+@app.command()
+def traffic(
+    url: Annotated[str, typer.Option(help="base URL of the recommendation API (POST {url}/recommendations)")],
+    rps: Annotated[float, typer.Option(min=0.001, help="target requests per second (open loop)")] = 50.0,
+    duration: Annotated[float, typer.Option(min=0.001, help="measured seconds of arrivals")] = 60.0,
+    warmup: Annotated[float, typer.Option(min=0, help="seconds of arrivals sent first, left out of the stats")] = 0.0,
+    k: Annotated[int, typer.Option(min=1, max=100, help="items asked for per request")] = 10,
+    timeout_ms: Annotated[float, typer.Option(min=1, help="a request unanswered this long is an error")] = 1000.0,
+    events: Annotated[bool, typer.Option(help="send the users' reactions to POST {events-url}/events")] = True,
+    events_url: Annotated[str | None, typer.Option(help="base URL of the ingest API (default: --url)")] = None,
+    arrivals: Annotated[ArrivalsName, typer.Option(help="evenly spaced, or a seeded Poisson process")] = (
+        ArrivalsName.uniform
+    ),
+    max_in_flight: Annotated[
+        int, typer.Option(min=1, help="outstanding requests at most; arrivals beyond are errors (client_overflow)")
+    ] = 256,
+    users: Users = 100_000,
+    days: Annotated[
+        int, typer.Option(min=0, help="simulated days to replay first, as `simnet run --days` (items posted in them)")
+    ] = 0,
+    policy: Annotated[PolicyName, typer.Option(help="policy of the replayed days")] = PolicyName.popularity,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the world and of the traffic")] = 7,
+    config: ConfigPath = None,
+    synthetic: Annotated[
+        bool, typer.Option(help="no world: uniform user ids below --users and a simple click model")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object and nothing else")] = False,
+    progress: Annotated[bool, typer.Option(help="show the world build and the run's progress on stderr")] = True,
+) -> None:
+    """Send open-loop recommendation traffic from SimNet users to URL and report latency and errors.
+
+    The world is `simnet run`'s (same --users, --config, --seed and, with --days, --policy), so
+    item ids match a platform trained on that run's lake.
+    """
+    logging.basicConfig(level=logging.WARNING)
+    world = None if synthetic else RunSpec(_config(config, users), policy.value, days, seed)
+    try:
+        spec = TrafficSpec(
+            url=url,
+            rps=rps,
+            duration_s=duration,
+            k=k,
+            timeout_s=timeout_ms / 1000,
+            events=events,
+            arrivals=arrivals.value,
+            warmup_s=warmup,
+            max_in_flight=max_in_flight,
+            seed=seed,
+            world=world,
+            synthetic_users=users,
+            events_url=events_url,
+        )
+    except ValueError as err:
+        raise _fail(str(err)) from err
+    if world is None:
+        crowd: SyntheticCrowd | WorldCrowd = SyntheticCrowd(users)
+    else:
+        building = f"building the world: {users:,} users, {days} day(s) replayed"
+        with console.status(building) if progress else contextlib.nullcontext():
+            crowd = WorldCrowd(replay(world))
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not progress, transient=True) as bar:
+        task = bar.add_task("traffic", total=warmup + duration)
+
+        def show(p: TrafficProgress) -> None:
+            text = f"{rps:g} req/s to {url}: {p.sent:,} sent, {p.completed:,} ok, {p.errors:,} errors"
+            bar.update(task, completed=p.elapsed_s, description=text)
+
+        result = run_traffic(spec, crowd, show).to_dict()
+    if as_json:
+        typer.echo(json.dumps(jsonable(result)))
+        return
+    _show(
+        f"SimNet traffic: {rps:g} req/s for {duration:g} s to {url}",
+        {key: _pairs(value) if isinstance(value, dict) else value for key, value in result.items()},
+    )
+
+
+def _pairs(values: Mapping[str, object]) -> str:
+    return ", ".join(f"{key}: {fmt(value)}" for key, value in values.items()) or "-"
