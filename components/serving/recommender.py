@@ -176,6 +176,7 @@ class Recommender:
                 slates[row] = slate
         done = [s for s in slates if s is not None]
         for slate in done:
+            self.seen.add(slate.user_id, slate.item_ids)
             self.metrics.recommendations.labels(slate.arm, slate.model_version).inc()
         return done
 

@@ -1,6 +1,6 @@
 """What the recommender learns online from the events that pass through it.
 
-- :class:`SeenItems`: the items each user was recently shown, filtered from their next feeds.
+- :class:`SeenItems`: the items each user was recently served or shown, filtered from their next feeds.
 - :class:`Popularity`: exponentially decayed engagement per item, the fallback ranking.
 
 Both read batches of events in their columnar form (:data:`simnet.protocol.EVENT_SCHEMA`), as the
@@ -31,7 +31,12 @@ def _of_type(events: pa.Table, types: Sequence[str]) -> pa.Table:
 
 
 class SeenItems:
-    """The last ``per_user`` items shown to each user (impression events), oldest first."""
+    """The last ``per_user`` items each user was served or shown, oldest first.
+
+    A feed is recorded as it is served (:meth:`add`), so a user who asks again before their
+    impressions arrive is not served the same items twice; impression events (:meth:`observe`)
+    add what other servers or replicas showed them.
+    """
 
     def __init__(self, per_user: int) -> None:
         self.per_user = per_user
@@ -40,6 +45,12 @@ class SeenItems:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def add(self, user_id: int, item_ids: Sequence[int]) -> None:
+        """Record the items just served to ``user_id``."""
+        if self.per_user and len(item_ids):
+            with self._lock:
+                self._extend(int(user_id), item_ids)
 
     def observe(self, events: pa.Table) -> int:
         """Record the impressions among ``events``; returns how many."""
@@ -56,19 +67,25 @@ class SeenItems:
         ends = np.r_[starts[1:], len(users)]
         with self._lock:
             for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-                user = int(users[start])
-                seen = self._items.get(user)
-                if seen is None:
-                    seen = self._items[user] = array("q")
-                seen.extend(items[start:end].tolist())
-                if len(seen) > 2 * self.per_user:
-                    self._items[user] = seen[-self.per_user :]
+                self._extend(int(users[start]), items[start:end].tolist())
         return len(shown)
 
+    def _extend(self, user: int, item_ids: Sequence[int]) -> None:
+        seen = self._items.get(user)
+        if seen is None:
+            seen = self._items[user] = array("q")
+        seen.extend(item_ids)
+        if len(seen) > 2 * self.per_user:
+            # keep the latest occurrence of each item, in order, then the newest per_user of them
+            latest = list(dict.fromkeys(reversed(seen)))[: self.per_user]
+            self._items[user] = array("q", reversed(latest))
+
     def get(self, user_id: int) -> list[int]:
-        """The items recently shown to ``user_id`` (at most ``per_user``), oldest first."""
+        """The items recently served or shown to ``user_id`` (distinct, at most ``per_user``), oldest first."""
         seen = self._items.get(user_id)
-        return [] if seen is None else list(seen[-self.per_user :])
+        if seen is None:
+            return []
+        return list(dict.fromkeys(reversed(seen)))[: self.per_user][::-1]
 
 
 class Popularity:

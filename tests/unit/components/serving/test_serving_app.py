@@ -41,9 +41,11 @@ def client(services: Services) -> Iterator[TestClient]:
 def test_single_and_batch_requests_follow_the_protocol(client: TestClient) -> None:
     single = RecommendationResponse.model_validate(client.post("/recommendations", json={"user_id": 1, "k": 3}).json())
     assert [i.item_id for i in single.items] == [0, 1, 2] and single.arm == "control" and not single.fallback
-    body = {"user_ids": [1, 2, 3], "k": 2, "ts": "2026-01-01T00:00:00Z"}
+    body = {"user_ids": [4, 2, 3], "k": 2, "ts": "2026-01-01T00:00:00Z"}
     batch = RecommendationBatchResponse.model_validate(client.post("/recommendations", json=body).json())
     assert batch.item_ids == [[0, 1]] * 3 and len(set(batch.request_ids)) == 3
+    again = client.post("/recommendations", json={"user_id": 1, "k": 3}).json()
+    assert [i["item_id"] for i in again["items"]] == [3, 4, 5]  # what was served is not served again
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,15 @@ def test_items_already_shown_are_filtered(tmp_path: Path) -> None:
     assert ids(rec.recommend([4], k=3)[0]) == [0, 1, 2]  # another user is unaffected
 
 
+def test_items_served_are_not_served_again_before_their_impressions_arrive(tmp_path: Path) -> None:
+    register(tmp_path, ranked_model(10, 50))
+    rec = Recommender.from_config(serving(tmp_path))
+    assert ids(rec.recommend([3], k=3)[0]) == [0, 1, 2]
+    assert ids(rec.recommend([3], k=3)[0]) == [3, 4, 5]
+    rec.observe(impressions(3, [0, 1, 2]))  # the impressions of the first feed, late
+    assert ids(rec.recommend([3], k=3)[0]) == [6, 7, 8]
+
+
 def test_without_a_model_popularity_answers_and_says_so(tmp_path: Path) -> None:
     rec = Recommender.from_config(serving(tmp_path))
     rec.popularity.seed([7, 8, 9], [1.0, 3.0, 2.0], at_s=1.0)
@@ -135,7 +144,7 @@ def test_arms_serve_their_own_models(tmp_path: Path) -> None:
 def test_model_swap_under_concurrent_requests_drops_nothing(tmp_path: Path) -> None:
     """While the champion alias moves and refresh swaps models, every request gets a full slate."""
     register(tmp_path, ranked_model(50, 200, version="a"))
-    rec = Recommender.from_config(serving(tmp_path))
+    rec = Recommender.from_config(serving(tmp_path, seen_per_user=0))  # the same users ask again and again
     seen_versions: set[str] = set()
     errors: list[BaseException] = []
     stop = threading.Event()

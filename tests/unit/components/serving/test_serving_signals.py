@@ -18,6 +18,15 @@ def test_seen_items_keep_the_latest_per_user() -> None:
     assert seen.get(3) == []
 
 
+def test_seen_items_are_distinct_and_the_latest_occurrence_counts() -> None:
+    seen = SeenItems(per_user=3)
+    seen.add(1, [1, 2])
+    seen.observe(impressions(1, [1, 2]))  # the same feed, shown
+    assert seen.get(1) == [1, 2]
+    seen.add(1, [3, 1, 4, 5])
+    assert seen.get(1) == [1, 4, 5]
+
+
 def test_seen_items_ignore_other_event_types() -> None:
     seen = SeenItems(per_user=10)
     assert seen.observe(events([{"user_id": 1, "type": "click", "item_id": 4}])) == 0
