@@ -37,6 +37,11 @@ def parse_arm(text: str) -> dict[str, object]:
     return arm
 
 
+def _absolute(location: str) -> str:
+    """A local path made absolute (Ray's replicas need not share this process's working directory)."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
 def _feature_store_dir(settings: Settings) -> Path | None:
     """The rendered Feast repository, if features were applied in this environment."""
     from components.features.repo import open_repo
@@ -86,17 +91,19 @@ def serve(
         arms = [parse_arm(a) for a in arm] if arm else [{"name": "control"}]
         ingest = None
         if events:
-            state_path = state or Path(settings.artifacts_root) / "serving" / "ingest.sqlite"
+            state_path = (state or Path(settings.artifacts_root) / "serving" / "ingest.sqlite").resolve()
             state_path.parent.mkdir(parents=True, exist_ok=True)
             ingest = IngestConfig(
-                lake_root=settings.lake_root, state_path=state_path, s3_endpoint_url=settings.s3_endpoint_url
+                lake_root=_absolute(settings.lake_root),
+                state_path=state_path,
+                s3_endpoint_url=settings.s3_endpoint_url,
             )
         config = ServingConfig(
-            registry_root=settings.registry_root,
+            registry_root=_absolute(settings.registry_root),
             model_name=model_name,
             experiment=ExperimentConfig.model_validate({"name": experiment, "arms": arms}),
             reload_interval_s=reload_interval,
-            etl_root=etl,
+            etl_root=_absolute(etl) if etl else None,
             feature_store_dir=_feature_store_dir(settings) if features else None,
             ingest=ingest,
         )
