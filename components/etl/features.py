@@ -8,7 +8,7 @@ on the row's date, so the job reads 6 lookback days before the window.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from components.etl.aggregates import day_number, decayed, ratio, trailing
@@ -38,8 +38,20 @@ def content_ddl(dim: int) -> str:
     return f"item_id bigint, text_vec array<float>, text_len int, {images}"
 
 
-def _content_batches(batches: Iterator[Any], dim: int) -> Iterator[Any]:
-    """mapInArrow body: (item_id, text, image) batches in, content feature batches out."""
+def content_schema() -> Any:
+    """The pyarrow schema of :func:`content_batches`' output."""
+    import pyarrow as pa
+
+    fields = [("item_id", pa.int64()), ("text_vec", pa.list_(pa.float32())), ("text_len", pa.int32())]
+    return pa.schema(fields + [(c, pa.float64()) for c in IMAGE_COLUMNS])
+
+
+def content_batches(batches: Iterable[Any], dim: int) -> Iterator[Any]:
+    """(item_id, text, image) Arrow batches in, content feature batches out.
+
+    The body of Spark's ``mapInArrow`` here; any other engine (the benchmark's DuckDB peer,
+    a serving-side backfill) gets the very same features by feeding it Arrow batches.
+    """
     import numpy as np
     import pyarrow as pa
 
@@ -69,7 +81,7 @@ def content_features(catalogue: DataFrame, dim: int) -> DataFrame:
     """Per catalogue item: ``text_vec``, ``text_len`` and the image statistics (numpy, in batches)."""
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        return _content_batches(batches, dim)
+        return content_batches(batches, dim)
 
     return catalogue.select("item_id", "text", "image").mapInArrow(run, content_ddl(dim))
 

@@ -44,6 +44,21 @@ DEFAULT_CONF: dict[str, str] = {
 }
 """Session settings applied unless overridden by the caller's ``conf``."""
 
+LOCAL_JAVA_OPTIONS = (
+    # C2 (the optimising JIT) only for really hot methods: 10x HotSpot's tier-4 thresholds.
+    # A cold run spends as much CPU compiling as running tasks (about 40 s each for one day
+    # of 4M events); on 2 cores the compiler threads take the task threads' cores. This cut
+    # compilation CPU by a third and the job by about 10%; C1 alone (TieredStopAtLevel=1)
+    # compiles little but runs the hot loops 75% slower, a net loss on a full day.
+    "-XX:Tier4InvocationThreshold=50000",
+    "-XX:Tier4MinInvocationThreshold=20000",
+    "-XX:Tier4CompileThreshold=60000",
+    "-XX:Tier4BackEdgeThreshold=400000",
+    # serial GC: no concurrent GC threads competing for the two cores (a 4 GB heap)
+    "-XX:+UseSerialGC",
+)
+"""JVM options of a local session (the driver runs the tasks); a cluster keeps its own."""
+
 
 def build_session(
     master: str = "local[*]",
@@ -57,7 +72,8 @@ def build_session(
     ``master`` is ``local[*]`` for the embedded runtime or a ``k8s://``/``spark://`` URL.
     ``s3_endpoint_url`` points the s3a filesystem at an S3-compatible store (MinIO) with
     path-style access; the hadoop-aws jars must then be on the classpath (the platform image
-    ships them). ``conf`` overrides any of :data:`DEFAULT_CONF`.
+    ships them). A ``local`` master also gets :data:`LOCAL_JAVA_OPTIONS`. ``conf`` overrides
+    any of these settings.
     """
     from pyspark.sql import SparkSession
 
@@ -68,6 +84,8 @@ def build_session(
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = dict(DEFAULT_CONF)
     settings["spark.driver.memory"] = driver_memory
+    if master.startswith("local"):
+        settings["spark.driver.extraJavaOptions"] = " ".join(LOCAL_JAVA_OPTIONS)
     if s3_endpoint_url:
         settings["spark.hadoop.fs.s3a.endpoint"] = s3_endpoint_url
         settings["spark.hadoop.fs.s3a.path.style.access"] = "true"
