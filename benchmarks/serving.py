@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each rate")
     parser.add_argument("--rates", default=DEFAULT_RATES, help="the ladder of rates, req/s")
     parser.add_argument("--p99-ms", type=float, default=50.0, help="the p99 a rate must hold")
+    parser.add_argument("--threads", type=int, default=2, help="threads per ranking (ServingConfig.ranking_threads)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -227,7 +228,12 @@ def main() -> None:
         workdir = Path(tmp)
         console.print(f"model: {args.users:,} users x {args.items:,} items x {args.dim} floats")
         save_model(synthetic_model(args.users, args.items, args.dim, args.seed), workdir / "model")
-        config = ServingConfig(registry_root=str(workdir / "registry"), reload_interval_s=0, max_in_flight=256)
+        config = ServingConfig(
+            registry_root=str(workdir / "registry"),
+            reload_interval_s=0,
+            max_in_flight=256,
+            ranking_threads=args.threads,
+        )
         registry = Registry(workdir / "registry")
         version = registry.register(workdir / "model", config.model_name).version
         registry.set_alias(config.model_name, "champion", version)
@@ -262,6 +268,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
         "overload": results["overload"],
         "p99_budget_ms": args.p99_ms,
         "model": {"users": args.users, "items": args.items, "dim": args.dim, "k": args.k},
+        "ranking_threads": args.threads,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "runs": results,
     }

@@ -74,5 +74,8 @@ class ServingConfig(BaseModel):
     max_in_flight: int = Field(default=256, ge=1)
     # requests that arrive while a batch is being ranked are ranked together, at most this many
     max_batch_size: int = Field(default=16, ge=1)
+    # threads one ranking (matrix product and top-k) may use; set for the process at start-up,
+    # since hosts differ (Ray limits a replica without reserved CPUs to one unless told)
+    ranking_threads: int = Field(default=2, ge=1)
     # the ingest service mounted at POST /events; None serves recommendations only
     ingest: IngestConfig | None = None

@@ -10,6 +10,7 @@ import gc
 import logging
 from dataclasses import dataclass
 
+import torch
 from fastapi import FastAPI
 
 from components.ingest.config import IngestConfig
@@ -53,6 +54,7 @@ def replica_ingest(config: IngestConfig, rank: int) -> IngestConfig:
 
 def open_services(config: ServingConfig, rank: int = 0) -> Services:
     """Load the models, open the ingest service (replica ``rank``'s state) and start both."""
+    torch.set_num_threads(config.ranking_threads)
     recommender = Recommender.from_config(config)
     ingest = None
     if config.ingest is not None:

@@ -1,10 +1,13 @@
 """Exact maximum-inner-product retrieval over a growing set of item embeddings.
 
-At SimNet's scale (about 10^5 items of 33-65 floats) one matrix product and an
-``argpartition`` per batch of queries take about a millisecond, so an approximate index would
-not pay. Items are appended (fresh items embedded from their content) without blocking readers:
-rows are written past the published size first and the size is published last, so a reader sees
-either the old catalogue or the new one, never a half-written row.
+At SimNet's scale (about 10^5 items of 33-65 floats) one matrix product and a ``topk`` per
+batch of queries take well under a millisecond per query, so an approximate index would not
+pay. The vectors are kept transposed, ``(dim, capacity)``, in a torch tensor: torch's matrix
+product over that layout and its ``topk`` are several times faster than numpy's ``@`` and
+``argpartition`` for small batches. Items are appended (fresh items embedded from their
+content) without blocking readers: columns are written past the published size first and the
+size is published last, so a reader sees the old catalogue or the new one, never a half-written
+item.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -23,7 +27,7 @@ FloatArray = npt.NDArray[np.float32]
 @dataclass(frozen=True)
 class _View:
     ids: IntArray
-    vectors: FloatArray
+    vectors: torch.Tensor  # (dim, capacity), float32; columns [0, size) are items
     size: int
 
 
@@ -40,9 +44,9 @@ class ItemIndex:
         capacity = max(1024, int(len(ids_) * 1.25))
         self.dim = int(vecs.shape[1])
         buf_ids = np.zeros(capacity, dtype=np.int64)
-        buf_vecs = np.zeros((capacity, self.dim), dtype=np.float32)
+        buf_vecs = torch.zeros((self.dim, capacity), dtype=torch.float32)
         buf_ids[: len(ids_)] = ids_
-        buf_vecs[: len(ids_)] = vecs
+        buf_vecs[:, : len(ids_)] = torch.from_numpy(vecs).T
         self._view = _View(buf_ids, buf_vecs, len(ids_))
         self._pos: dict[int, int] = {int(i): p for p, i in enumerate(ids_.tolist())}
         self._write_lock = threading.Lock()
@@ -71,8 +75,8 @@ class ItemIndex:
         with self._write_lock:
             view = self._view
             known = [(self._pos[int(i)], v) for i, v in zip(ids.tolist(), vecs, strict=True) if int(i) in self._pos]
-            for row, vec in known:
-                view.vectors[row] = vec
+            for column, vec in known:
+                view.vectors[:, column] = torch.from_numpy(vec)
             new_mask = np.array([int(i) not in self._pos for i in ids.tolist()], dtype=bool)
             new_ids, new_vecs = ids[new_mask], vecs[new_mask]
             _, first = np.unique(new_ids, return_index=True)
@@ -83,12 +87,12 @@ class ItemIndex:
             if size + n > len(view.ids):
                 capacity = int((size + n) * 1.5)
                 grown_ids = np.zeros(capacity, dtype=np.int64)
-                grown_vecs = np.zeros((capacity, self.dim), dtype=np.float32)
+                grown_vecs = torch.zeros((self.dim, capacity), dtype=torch.float32)
                 grown_ids[:size] = view.ids[:size]
-                grown_vecs[:size] = view.vectors[:size]
+                grown_vecs[:, :size] = view.vectors[:, :size]
                 view = _View(grown_ids, grown_vecs, size)
             view.ids[size : size + n] = new_ids
-            view.vectors[size : size + n] = new_vecs
+            view.vectors[:, size : size + n] = torch.from_numpy(np.ascontiguousarray(new_vecs)).T
             for offset, item_id in enumerate(new_ids.tolist()):
                 self._pos[int(item_id)] = size + offset
             self._view = _View(view.ids, view.vectors, size + n)
@@ -99,23 +103,26 @@ class ItemIndex:
     ) -> tuple[list[IntArray], list[FloatArray]]:
         """The ``k`` best items per query row (item ids and scores, best first).
 
-        ``exclude[i]`` lists row positions (see :meth:`positions`) that query ``i`` must not get.
+        ``exclude[i]`` lists item positions (see :meth:`positions`) that query ``i`` must not get.
         Fewer than ``k`` come back only when the catalogue minus the exclusions is smaller.
         """
         view = self._view
+        n_queries = len(queries)
         if view.size == 0:
-            empty = [np.zeros(0, np.int64) for _ in range(len(queries))]
-            return empty, [np.zeros(0, np.float32) for _ in range(len(queries))]
-        scores = np.asarray(queries, dtype=np.float32) @ view.vectors[: view.size].T
+            return [np.zeros(0, np.int64)] * n_queries, [np.zeros(0, np.float32)] * n_queries
+        with torch.no_grad():
+            scores = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)) @ view.vectors[:, : view.size]
+            if exclude is not None:
+                rows = [r for r, banned in enumerate(exclude) for _ in banned]
+                if rows:
+                    columns = [c for banned in exclude for c in banned]
+                    scores[rows, columns] = -torch.inf
+            best, where = torch.topk(scores, min(k, view.size), dim=1)
+        best_np, where_np = best.numpy(), where.numpy()
         ids_out: list[IntArray] = []
         scores_out: list[FloatArray] = []
-        take = min(k, view.size)
-        for row, s in enumerate(scores):
-            if exclude is not None and len(exclude[row]):
-                s[np.asarray(exclude[row], dtype=np.int64)] = -np.inf
-            top = np.argpartition(-s, take - 1)[:take] if take < view.size else np.arange(view.size)
-            top = top[np.argsort(-s[top], kind="stable")]
-            top = top[np.isfinite(s[top])]
-            ids_out.append(view.ids[top].copy())
-            scores_out.append(s[top].astype(np.float32))
+        for row in range(n_queries):
+            keep = np.isfinite(best_np[row])
+            ids_out.append(view.ids[where_np[row][keep]])
+            scores_out.append(best_np[row][keep].astype(np.float32))
         return ids_out, scores_out

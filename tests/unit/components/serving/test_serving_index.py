@@ -29,7 +29,9 @@ def test_top_k_equals_brute_force(n_items: int, k: int, seed: int, n_excluded: i
     allowed = [(s, i) for s, i in zip(scores.tolist(), ids.tolist(), strict=True) if i not in excluded]
     expected = sorted(allowed, reverse=True)[:k]
     assert len(got_ids[0]) == len(expected)
-    np.testing.assert_allclose(got_scores[0], [s for s, _ in expected], rtol=1e-5)
+    np.testing.assert_allclose(got_scores[0], [s for s, _ in expected], rtol=1e-5, atol=1e-6)
+    true_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+    np.testing.assert_allclose([true_scores[i] for i in got_ids[0].tolist()], got_scores[0], rtol=1e-5, atol=1e-6)
     assert not set(got_ids[0].tolist()) & excluded
 
 
