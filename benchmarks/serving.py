@@ -14,8 +14,10 @@ each arrival's due time):
 The model is synthetic but shaped like a trained one (``--items`` items and ``--users`` users,
 ``--dim`` floats per vector: the two-tower's 32 plus its bias), so the ranking costs what it costs
 in production. A rate "holds" when p99 <= ``--p99-ms``, under 1% of requests fail and at least 95%
-of the target rate is answered; ``max_rps`` is the highest rate of the ladder that holds. The last
-step drives the app at twice its max to show overload: quick 503s, not a hang.
+of the target rate is answered; a rate that fails is measured once more (on a shared 2-core
+machine one stall of a background process can spoil a p99), and ``max_rps`` is the highest rate of
+the ladder before one fails twice. Every attempt is in the JSON. The last step drives the app at
+twice its max to show overload: the queue is bounded, so it is answered late or refused, not hung.
 
     .venv/bin/python benchmarks/serving.py                  # about 6 minutes
     .venv/bin/python benchmarks/serving.py --seconds 4 --rates 100,300,600 --json
@@ -51,7 +53,7 @@ from components.serving.config import ServingConfig  # noqa: E402
 from components.train.artifact import ModelArtifact, save_model  # noqa: E402
 from simnet.traffic import TrafficResult, TrafficSpec, run_traffic  # noqa: E402
 
-DEFAULT_RATES = "100,200,300,400,500,600,700,800,1000,1200,1500,2000,2500,3000"
+DEFAULT_RATES = "100,200,300,400,500,550,600,650,700,750,800,900,1000,1200,1500,2000"
 console = Console(stderr=True)
 
 
@@ -128,13 +130,17 @@ def profile(name: str, url: str, args: argparse.Namespace, rates: list[float]) -
     console.print(f"[bold]{name}[/] at 50 req/s: p50 {at_50.p50_ms:.1f} ms, p99 {at_50.p99_ms:.1f} ms")
     steps, best = [], 0.0
     for rate in rates:
-        result = measure(url, rate, args)
-        ok = holds(result, args)
-        steps.append({"rate": rate, "holds": ok, **_brief(result)})
-        console.print(
-            f"  {rate:6.0f} req/s: achieved {result.achieved_rps:7.1f}, p99 {result.p99_ms or float('nan'):7.1f} ms, "
-            f"errors {result.errors} {'ok' if ok else 'X'}"
-        )
+        ok = False
+        for attempt in (1, 2):  # a rate that fails once is measured again: one stall is not a limit
+            result = measure(url, rate, args)
+            ok = holds(result, args)
+            steps.append({"rate": rate, "attempt": attempt, "holds": ok, **_brief(result)})
+            console.print(
+                f"  {rate:6.0f} req/s: achieved {result.achieved_rps:7.1f}, "
+                f"p99 {result.p99_ms or float('nan'):7.1f} ms, errors {result.errors} {'ok' if ok else 'X'}"
+            )
+            if ok:
+                break
         if not ok:
             break
         best = rate
@@ -231,7 +237,6 @@ def main() -> None:
         config = ServingConfig(
             registry_root=str(workdir / "registry"),
             reload_interval_s=0,
-            max_in_flight=256,
             ranking_threads=args.threads,
         )
         registry = Registry(workdir / "registry")

@@ -70,8 +70,10 @@ class ServingConfig(BaseModel):
     seen_per_user: int = Field(default=500, ge=0)
     # half-life of the online popularity counts that rank the fallback feed, in hours
     popularity_half_life_h: float = Field(default=6.0, gt=0)
-    # recommendation requests in flight beyond which new ones get a quick 503
-    max_in_flight: int = Field(default=256, ge=1)
+    # recommendation requests in flight beyond which new ones get a quick 503: about the rate the
+    # server sustains times the latency a caller tolerates (600 req/s x 0.1 s here), so that past
+    # capacity callers are refused at once instead of queueing into timeouts
+    max_in_flight: int = Field(default=64, ge=1)
     # requests that arrive while a batch is being ranked are ranked together, at most this many
     max_batch_size: int = Field(default=16, ge=1)
     # threads one ranking (matrix product and top-k) may use; set for the process at start-up,

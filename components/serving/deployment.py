@@ -35,6 +35,10 @@ PORT_SPAN = 100
 def ray_environment(port: int) -> dict[str, str]:
     """Environment for the Ray processes: no usage stats, throughput-optimised Serve, quiet logs.
 
+    Ray's own metrics pipeline is off: Serve records several metrics per request and its
+    workers export them through an agent, which on two cores cost about a third of the
+    throughput (docs/serving.md). The app's ``GET /metrics`` carries what TinyWorld monitors.
+
     Direct ingress makes each ingress replica listen for HTTP itself, on a port from a range
     (here starting at ``port``, so the first replica answers where the API is expected). With no
     port quarantine, a replica that replaces a dead one takes its port again, so the API stays at
@@ -42,6 +46,7 @@ def ray_environment(port: int) -> dict[str, str]:
     """
     return {
         "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_enable_metrics_collection": "0",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
         "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
         "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
