@@ -61,9 +61,11 @@ class IngestService:
         """Call ``listener`` with every batch of new events once stored (never with duplicates).
 
         A listener runs on the request's thread before the response is sent, so it must be quick;
-        its errors are logged and swallowed: the events are already acknowledged-durable.
+        its errors are logged and swallowed: the events are already acknowledged-durable. Adding
+        the same listener again (say, an app built twice over one service) changes nothing.
         """
-        self._listeners.append(listener)
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     def start(self) -> None:
         """Start flushing in the background (first of all, whatever a previous run left pending)."""

@@ -131,3 +131,16 @@ def test_overload_gets_a_quick_503_and_recovers(services: Services, monkeypatch:
     assert codes.count(503) == 6 and codes.count(200) == 3 and codes[-1] == 200
     assert all(seconds < 0.2 for code, seconds in results if code == 503)
     assert "tinyworld_serving_overloaded_total 6.0" in rec.metrics.render().decode()
+
+
+def test_building_the_app_twice_does_not_count_events_twice(services: Services) -> None:
+    """Each app registers the recommender with the ingest service; a second one must not double it."""
+    services.app()
+    with TestClient(services.app()) as client:
+        clicks = [
+            {"event_id": f"c-{i}", "ts": "2026-01-01T00:00:00Z", "user_id": 1, "type": "click", "item_id": 7}
+            for i in range(3)
+        ]
+        assert client.post("/events", json=clicks).json() == {"accepted": 3, "duplicates": 0}
+    ids, scores = services.recommender.popularity.top(1)
+    assert ids.tolist() == [7] and scores.tolist() == [3.0]
