@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC
 
 import numpy as np
 import pandas as pd
@@ -84,7 +84,6 @@ class Catalogue:
         self._lock = threading.Lock()
         self._frames: list[pd.DataFrame] = []
         self._ids: set[int] = set()
-        self.updated_at = datetime.now(UTC)
         if content is not None and len(content):
             self.add(content)
 
@@ -98,7 +97,6 @@ class Catalogue:
             if len(new):
                 self._frames.append(new.reset_index(drop=True))
                 self._ids.update(int(i) for i in new["item_id"])
-                self.updated_at = datetime.now(UTC)
             return new
 
     def content(self) -> pd.DataFrame:

@@ -40,8 +40,3 @@ class Assigner:
     def assign(self, user_ids: Iterable[int]) -> list[str]:
         """The arm of each user, in order."""
         return [self.arm_of(int(u)) for u in user_ids]
-
-    def shares(self) -> dict[str, float]:
-        """The configured share of each arm (weights normalised)."""
-        total = sum(arm.weight for arm in self.experiment.arms)
-        return {arm.name: arm.weight / total for arm in self.experiment.arms}

@@ -44,10 +44,6 @@ class LoadedModel:
             return 0
         return self.index.upsert(new["item_id"].to_numpy(np.int64), self.artifact.embed_items(new))
 
-    def user_queries(self, user_ids: list[int]) -> np.ndarray:
-        """The query vector of each user (the cold-user vector for users unseen in training)."""
-        return self.artifact.user_embeddings(user_ids)
-
 
 def build_model(ref: str, number: int, label: str, artifact: ModelArtifact, catalogue: pd.DataFrame) -> LoadedModel:
     """A servable model: the artifact's items plus the catalogue's items it can embed from content."""
@@ -71,10 +67,6 @@ class ModelSet:
     def get(self, ref: str) -> LoadedModel | None:
         """The model ``ref`` designates now (None: nothing registered under it, serve the fallback)."""
         return self._models.get(ref)
-
-    def loaded(self) -> dict[str, LoadedModel]:
-        """A snapshot of reference -> model."""
-        return dict(self._models)
 
     def refresh(self, catalogue: Callable[[], pd.DataFrame]) -> list[str]:
         """Load the versions the references designate now; returns the references that changed.

@@ -201,8 +201,8 @@ class Recommender:
 
     def _queries(self, model: LoadedModel, users: list[int]) -> np.ndarray:
         """User query vectors: learned ones, or the content profile of users the model never saw."""
-        queries = model.user_queries(users)
         artifact = model.artifact
+        queries = artifact.user_embeddings(users)
         if self.profiles is None or artifact.item_encoder is None:
             return queries
         unseen = np.flatnonzero(~artifact.has_users(users))
