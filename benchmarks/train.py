@@ -176,23 +176,31 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    table = Table(title=f"training: {source}; {result['positives']:,} positives x {args.epochs} epochs")
-    for column in ("processes", "samples/s", "loop seconds", "final loss"):
-        table.add_column(column, justify="right")
+    table = _table(source, result["positives"], args.epochs, "processes")
     for threads, single in singles.items():
-        row = (f"{single['samples_per_s']:,.0f}", f"{single['seconds']:.1f}", f"{single['loss_last']:.4f}")
-        n = threads or cpus
-        table.add_row(f"1 ({n} thread{'s' if n > 1 else ''})", *row)
-    table.add_row(
-        f"2 ({result['backend']}, {result['threads_2']} thread each)",
-        f"{result['samples_per_s_2']:,.0f}",
-        f"{two['seconds']:.1f}",
-        f"{two['loss_last']:.4f}",
-    )
+        table.add_row(f"1 ({_threads(threads or cpus)})", *_cells(single))
+    table.add_row(f"2 ({result['backend']}, {result['threads_2']} thread each)", *_cells(two))
     Console().print(table)
     print(
         f"DDP efficiency samples_per_s_2 / (2 x samples_per_s_1) = {result['ddp_efficiency']:.2f} on {result['device']}"
     )
+
+
+def _table(source: str, positives: int, epochs: int, first: str) -> Table:
+    """The report's table: one row per measured run."""
+    table = Table(title=f"training: {source}; {positives:,} positives x {epochs} epochs")
+    for column in (first, "samples/s", "loop seconds", "final loss"):
+        table.add_column(column, justify="right")
+    return table
+
+
+def _cells(run: dict[str, Any]) -> tuple[str, str, str]:
+    """samples/s, loop seconds and final loss of one measured run."""
+    return f"{run['samples_per_s']:,.0f}", f"{run['seconds']:.1f}", f"{run['loss_last']:.4f}"
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread{'s' if n > 1 else ''}"
 
 
 def report_cuda(
@@ -234,16 +242,10 @@ def report_cuda(
     if args.json:
         print(json.dumps(result))
         return
-    table = Table(title=f"training: {source}; {result['positives']:,} positives x {args.epochs} epochs")
-    for column in ("1 process on", "samples/s", "loop seconds", "final loss"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        f"cuda ({result['gpu']})", f"{gpu['samples_per_s']:,.0f}", f"{gpu['seconds']:.1f}", f"{gpu['loss_last']:.4f}"
-    )
+    table = _table(source, result["positives"], args.epochs, "1 process on")
+    table.add_row(f"cuda ({result['gpu']})", *_cells(gpu))
     for threads, single in cpu.items():
-        n = threads or cpus
-        row = (f"{single['samples_per_s']:,.0f}", f"{single['seconds']:.1f}", f"{single['loss_last']:.4f}")
-        table.add_row(f"cpu ({n} thread{'s' if n > 1 else ''})", *row)
+        table.add_row(f"cpu ({_threads(threads or cpus)})", *_cells(single))
     Console().print(table)
     speedup = result["cuda_speedup"]
     print(f"CUDA speed-up samples_per_s_cuda / samples_per_s_cpu = {speedup:.2f} (torch {torch.__version__})")
