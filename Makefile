@@ -18,7 +18,7 @@ SHELL       := bash
 .DELETE_ON_ERROR:
 MAKEFLAGS   += --no-builtin-rules
 
-.PHONY: help setup run test lint fmt bench clean distclean lock check-lock
+.PHONY: help setup run test lint fmt bench clean distclean lock check-lock pipelines check-pipelines
 
 help: ## List the verbs
 	@echo "Usage: make <verb>"
@@ -43,7 +43,7 @@ run: setup ## Simulate one day of 100k SimNet users under the popularity policy
 	@echo "Report: $(RUN_OUT)/report.html"
 
 # --- quality -----------------------------------------------------------------------------------
-test: lint check-lock ## Lint, check the lock, then run every test tier with pytest
+test: lint check-lock check-pipelines ## Lint, check the lock and the compiled pipelines, then run every test tier
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
 
 lint: setup ## Lint and type-check (ruff check, ruff format --check, mypy)
@@ -63,6 +63,13 @@ bench: setup ## Run every benchmarks/*.py with --json into runs/bench/
 	  echo "== $$name"; \
 	  $(BIN)/python "$$bench" --json | tee "$(BENCH_OUT)/$$name.json"; \
 	done
+
+# --- generated files -------------------------------------------------------------------------
+pipelines: setup ## Compile the Kubeflow pipelines into platform/pipelines/*.yaml (checked in)
+	$(BIN)/tinyworld pipeline compile
+
+check-pipelines: setup ## Fail if platform/pipelines/*.yaml differ from a fresh compilation
+	$(BIN)/tinyworld pipeline compile --check
 
 # --- housekeeping ------------------------------------------------------------------------------
 clean: ## Remove build outputs, runs/ and caches (keeps .venv and data/)

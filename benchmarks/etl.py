@@ -108,10 +108,12 @@ def compare_outputs(spark_out: Path, duck_out: Path) -> list[str]:
 
 def lake_days(lake: str) -> tuple[date, date]:
     """First and last dt partition of the lake."""
-    days = sorted(p.name.removeprefix("dt=") for p in Path(lake).iterdir() if p.name.startswith("dt="))
+    from simnet.protocol import lake_day_of
+
+    days = sorted(d for p in Path(lake).iterdir() if (d := lake_day_of(p.name)) is not None)
     if not days:
-        raise SystemExit(f"no dt= partitions under {lake}")
-    return date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+        raise SystemExit(f"no day partitions (dt=YYYY-MM-DD) under {lake}")
+    return days[0], days[-1]
 
 
 def count_events(lake: str, start: date, end: date) -> int:

@@ -149,12 +149,12 @@ def lookups(calls: dict[str, Callable[[list[int]], Any]], ids: range, count: int
 def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis: bool) -> dict[str, Any]:
     """Every measurement of the module docstring for ``view``; returns the figures."""
     from components.features.apply import apply
+    from components.features.config import FeatureStoreConfig
     from components.features.local_redis import redis_server
     from components.features.materialize import materialize
     from components.features.online import OnlineReader
     from components.features.repo import load_definitions, open_repo
     from components.features.synthetic import marker, synthetic_table, write_table
-    from tinyworld.settings import Settings
 
     definitions = load_definitions(REPO_ROOT / "feature_repo")
     spec = definitions.view(view)
@@ -162,7 +162,7 @@ def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis:
     data = synthetic_table(spec.table, list(ids), [STAMP])
     for other in definitions.views:  # apply registers every view: small tables for the others
         write_table(etl_out, other.table, data if other is spec else synthetic_table(other.table, [1, 2], [STAMP]))
-    base = Settings(artifacts_root=str(workdir / "artifacts"), feature_repo=str(REPO_ROOT / "feature_repo"))
+    base = FeatureStoreConfig(source_dir=str(REPO_ROOT / "feature_repo"), state=str(workdir / "artifacts" / "features"))
     repo = open_repo(base)
     applied = apply(repo, str(etl_out))
     done = materialize(repo, STAMP, views=[view]).views[0]
@@ -189,7 +189,9 @@ def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis:
     if with_redis:
         with redis_server(workdir) as url:
             on_redis = open_repo(
-                base.model_copy(update={"online_store": "redis", "redis_url": url}), state=str(workdir / "redis")
+                FeatureStoreConfig.model_validate(
+                    base.model_dump() | {"online_store": "redis", "redis_url": url, "state": str(workdir / "redis")}
+                )
             )
             apply(on_redis, str(etl_out))
             done = materialize(on_redis, STAMP, views=[view]).views[0]

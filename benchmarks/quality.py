@@ -1,9 +1,10 @@
 """Recommendation quality on SimNet: the two-tower model against popularity, over several seeds.
 
-For each seed: simulate a world, run the ETL over it, train on every day but the last, and rank
-the full catalogue for the last day's users (components.evaluate). Cold start is measured on
-the items created on the last day, which the model never saw: they are embedded from content
-alone and ranked among themselves, against the expected score of a random order (K / items).
+For each seed: simulate a world, run the ETL over it, split by date (components.split: every day
+but the last trains), and rank the full catalogue for the last day's users (components.evaluate).
+Cold start is measured on the items created on the last day, which the model never saw: they are
+embedded from content alone and ranked among themselves, against the expected score of a random
+order (K / items).
 
     python benchmarks/quality.py --seeds 1,2,3 --users 20000 --days 5 [--json]
 """
@@ -28,6 +29,7 @@ from rich.table import Table  # noqa: E402
 from components.etl.job import run_etl  # noqa: E402
 from components.etl.session import build_session  # noqa: E402
 from components.evaluate.evaluator import EvaluateConfig, evaluate  # noqa: E402
+from components.split.splitters import SplitConfig, split_interactions  # noqa: E402
 from components.train.artifact import ModelArtifact  # noqa: E402
 from components.train.trainer import train  # noqa: E402
 from simnet.config import WorldConfig  # noqa: E402
@@ -43,8 +45,7 @@ def one_seed(seed: int, users: int, days: int, k: int, work: Path, spark: Any) -
     run_etl(spark, str(out / "sim" / "events"), first, last, str(out / "etl"))
     inter = pd.read_parquet(out / "etl" / "interactions", columns=["user_id", "item_id", "ts", "label", "weight"])
     items = pd.read_parquet(out / "etl" / "item_features")
-    cut = pd.Timestamp(last.isoformat(), tz="UTC")
-    train_rows, test_rows = inter[inter.ts < cut], inter[inter.ts >= cut]
+    train_rows, test_rows = split_interactions(inter, SplitConfig(by="date", test_day=last))
     began = time.perf_counter()
     model = train(train_rows, items[pd.to_datetime(items["date"]) < pd.Timestamp(last)], None)
     train_s = time.perf_counter() - began

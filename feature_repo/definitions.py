@@ -4,8 +4,9 @@ Each feature view names one ETL table of :mod:`components.etl.tables`; its featu
 descriptions and source are derived from that table by :mod:`components.features.views`, so the
 columns are defined once, by the ETL. Where the tables live (the ETL's output root) is handed to
 ``tinyworld features apply`` and recorded in Feast's registry; where Feast keeps its state comes
-from the environment's settings (see docs/features.md). Apply with ``tinyworld features apply``,
-not ``feast apply``: the sources need the ETL output root, which this file does not know.
+from a :class:`components.features.config.FeatureStoreConfig` (see docs/features.md). Apply with
+``tinyworld features apply`` (or the pipeline's features step), not ``feast apply``: the sources
+need the ETL output root, which this file does not know.
 """
 
 from __future__ import annotations

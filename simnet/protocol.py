@@ -13,7 +13,7 @@ for recommendations.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -135,6 +135,57 @@ def events_to_table(events: list[Event]) -> pa.Table:
 def table_to_events(table: pa.Table) -> list[Event]:
     """Validated events from their columnar form."""
     return [Event.model_validate(row) for row in table.cast(EVENT_SCHEMA).to_pylist()]
+
+
+# --- the lake layout -------------------------------------------------------------------------
+# Events at rest: Parquet files with EVENT_SCHEMA under one root (a path or an object-store URL),
+# one folder per UTC day and hour of the event time: <root>/dt=YYYY-MM-DD/hour=HH/<name>.parquet.
+# Every writer (SimNet, ingest) and reader (ETL, validation) takes the layout from here.
+
+LAKE_PARTITIONS = ("dt", "hour")
+"""The lake's partition keys, outermost first (hive style: ``key=value`` folders)."""
+
+_US_PER_HOUR = 3_600_000_000
+
+
+def lake_day_dir(day: date | str) -> str:
+    """The folder of one UTC day, relative to the lake root: ``dt=YYYY-MM-DD``."""
+    text = day.isoformat() if isinstance(day, date) else day
+    return f"{LAKE_PARTITIONS[0]}={date.fromisoformat(text).isoformat()}"
+
+
+def lake_partition_dir(day: date | str, hour: int) -> str:
+    """The folder of one UTC hour, relative to the lake root: ``dt=YYYY-MM-DD/hour=HH``."""
+    if not 0 <= hour <= 23:
+        raise ValueError(f"an hour of the day is 0..23, got {hour}")
+    return f"{lake_day_dir(day)}/{LAKE_PARTITIONS[1]}={hour:02d}"
+
+
+def lake_day_of(folder: str) -> date | None:
+    """The day a ``dt=YYYY-MM-DD`` folder name (the last path segment) holds; None for any other name."""
+    name = folder.rstrip("/").rsplit("/", 1)[-1]
+    prefix = f"{LAKE_PARTITIONS[0]}="
+    if not name.startswith(prefix):
+        return None
+    try:
+        return date.fromisoformat(name[len(prefix) :])
+    except ValueError:
+        return None
+
+
+def lake_partitions(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """The rows of an EVENT_SCHEMA table grouped by the UTC hour of ``ts``: (partition folder, rows), in time order."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if len(table) == 0:
+        return []
+    hours = pc.cast(table["ts"], pa.int64()).to_numpy() // _US_PER_HOUR
+    parts = []
+    for h in np.unique(hours):
+        stamp = datetime.fromtimestamp(int(h) * 3600, tz=UTC)
+        parts.append((lake_partition_dir(stamp.date(), stamp.hour), table.filter(pa.array(hours == h))))
+    return parts
 
 
 class RecommendationRequest(BaseModel):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -129,11 +130,24 @@ class _Tally:
         return row
 
 
-def simulate(spec: RunSpec, out: Path | None = None, progress: bool = True) -> tuple[RunReport, Summary]:
-    """Run the world; returns the report and the headline summary (also written under ``out``)."""
+def simulate(
+    spec: RunSpec,
+    out: Path | None = None,
+    progress: bool = True,
+    *,
+    lake: str | None = None,
+    lake_filesystem: pafs.FileSystem | None = None,
+) -> tuple[RunReport, Summary]:
+    """Run the world; returns the report and the headline summary (also written under ``out``).
+
+    The events go to ``lake`` (a path or a URL pyarrow understands, or a path on
+    ``lake_filesystem``), by default ``<out>/events``; with neither, nowhere.
+    """
     world = World(spec.config, spec.seed)
     policy: Policy = make_policy(spec.policy, world)
-    lake = str(prepare_output(out) / "events") if out else None
+    if out:
+        prepare_output(out)
+    lake = lake or (str(out / "events") if out else None)
     tally = _Tally(spec.config.behaviour.slate_size)
     seq = 0
     started = time.perf_counter()
@@ -152,7 +166,7 @@ def simulate(spec: RunSpec, out: Path | None = None, progress: bool = True) -> t
                 seq += len(table)
                 policy.observe(table)
                 if lake:
-                    write_partitioned(table, lake, f"{spec.run_id}-{day:03d}{hour:02d}")
+                    write_partitioned(table, lake, f"{spec.run_id}-{day:03d}{hour:02d}", lake_filesystem)
                 tables.append(table)
                 bar.advance(task)
             closing = EventLog()
@@ -161,7 +175,7 @@ def simulate(spec: RunSpec, out: Path | None = None, progress: bool = True) -> t
             seq += len(table)
             policy.observe(table)
             if lake:
-                write_partitioned(table, lake, f"{spec.run_id}-{day:03d}end")
+                write_partitioned(table, lake, f"{spec.run_id}-{day:03d}end", lake_filesystem)
             row = tally.day(world, day, pa.concat_tables([*tables, table]))
             log.info("day %s: %s events, score %.1f", day, row["events"], row["score"])
     seconds = time.perf_counter() - started

@@ -1,7 +1,8 @@
 """The ETL job: read a window of the lake once, derive every table, write each as Parquet.
 
 :func:`run_etl` is handed a Spark session (see :mod:`components.etl.session`), so the same
-function runs embedded (``local[*]``) and on a cluster; paths may be object-store URLs.
+function runs embedded (``local[*]``) and on a cluster; roots may be object-store URLs, read
+and written directly or staged through a local folder (:mod:`components.etl.staging`).
 The window's events (lookback included) are cached once, without the content payload; the
 daily per-user and per-item aggregates are cached too, and every table is derived from them.
 """
@@ -20,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.etl import aggregates, experiments, features, interactions, metrics
 from components.etl.read import Window, catalogue, lake_frame, window_events
+from components.etl.staging import spark_roots
 from components.etl.tables import BY_NAME, POPULARITY_HALF_LIFE_DAYS, TABLES, TEXT_DIM
+from components.storage import StorageOptions, resolve
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -94,15 +97,16 @@ def run_etl(
     out: str,
     options: EtlOptions | None = None,
     on_step: Step | None = None,
+    *,
+    storage: StorageOptions | None = None,
 ) -> EtlResult:
     """Turn the lake's events of days ``[start, end]`` into the tables of :mod:`components.etl.tables`.
 
-    ``lake`` and ``out`` are paths or object-store URLs; each table goes to ``<out>/<name>/``
-    (overwritten). ``on_step`` is called with each table's name before it is computed (for
-    progress bars). Raises ValueError for an empty window or an unknown table name.
+    ``lake`` and ``out`` are paths or object-store URLs (reached with ``storage``); each table
+    goes to ``<out>/<name>/`` (overwritten). ``on_step`` is called with each table's name before
+    it is computed (for progress bars). Raises ValueError for an empty window, an unknown table
+    name or an empty root, FileNotFoundError for a staged lake that does not exist.
     """
-    from pyspark import StorageLevel
-
     opts = options or EtlOptions()
     wanted = opts.tables or tuple(t.name for t in TABLES)
     unknown = sorted(set(wanted) - set(BY_NAME))
@@ -111,7 +115,28 @@ def run_etl(
     window = Window(start, end, opts.lookback_days)
     if (window.end - window.first_read).days / opts.popularity_half_life_days > aggregates.MAX_DECAY_EXPONENT:
         raise ValueError("window too long for the popularity half-life; raise the half-life")
+    lake_root, out_root = resolve(lake, storage), resolve(out, storage)
     began = time.perf_counter()
+    with spark_roots(spark, lake_root, out_root, end) as roots:
+        result = _run(spark, roots.lake, roots.out, window, opts, wanted, on_step)
+    result.out = out_root.url
+    result.total_seconds = round(time.perf_counter() - began, 3)
+    return result
+
+
+def _run(
+    spark: SparkSession,
+    lake: str,
+    out: str,
+    window: Window,
+    opts: EtlOptions,
+    wanted: tuple[str, ...],
+    on_step: Step | None,
+) -> EtlResult:
+    """The job on roots Spark opens itself (see :func:`run_etl`)."""
+    from pyspark import StorageLevel
+
+    start, end = window.start, window.end
     keep = StorageLevel.MEMORY_AND_DISK
 
     from pyspark.sql import functions as F
@@ -161,5 +186,4 @@ def run_etl(
     finally:
         for frame in (user_win, content, item_day, user_day, cat, events):
             frame.unpersist()
-    result.total_seconds = round(time.perf_counter() - began, 3)
     return result

@@ -1,7 +1,8 @@
 """Reading the event lake: the window's events and the catalogue of created items.
 
-The lake is ``<root>/dt=YYYY-MM-DD/hour=HH/*.parquet`` with :data:`simnet.protocol.EVENT_SCHEMA`.
-The root is a local path or an object-store URL (``s3a://bucket/events``). The schema is
+The lake is ``<root>/dt=YYYY-MM-DD/hour=HH/*.parquet`` with :data:`simnet.protocol.EVENT_SCHEMA`
+(the layout of :mod:`simnet.protocol`). The root is what Spark reads: a local path or an
+object-store URL (``s3a://bucket/events``); :mod:`components.etl.staging` decides which. The schema is
 given explicitly, so Spark reads no footers to infer it, and partition pruning on ``dt``
 keeps reads to the days asked for.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from simnet.protocol import EVENT_SCHEMA
+from simnet.protocol import EVENT_SCHEMA, LAKE_PARTITIONS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -24,6 +25,9 @@ _ARROW_TO_SPARK = {
     "int32": "int",
     "list<item: uint8>": "array<smallint>",
 }
+
+DAY, HOUR = LAKE_PARTITIONS
+"""The lake's partition columns: the UTC day (``dt``, read as a date) and hour (``hour``)."""
 
 EVENT_COLUMNS = (
     "ts",
@@ -42,7 +46,7 @@ EVENT_COLUMNS = (
 def lake_ddl() -> str:
     """Spark DDL of the lake: EVENT_SCHEMA plus the ``dt`` and ``hour`` partition columns."""
     fields = [f"`{f.name}` {_ARROW_TO_SPARK[str(f.type)]}" for f in EVENT_SCHEMA]
-    return ", ".join([*fields, "`dt` date", "`hour` int"])
+    return ", ".join([*fields, f"`{DAY}` date", f"`{HOUR}` int"])
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,8 @@ def window_events(lake_df: DataFrame, window: Window) -> DataFrame:
     from pyspark.sql import functions as F
 
     return (
-        lake_df.where(F.col("dt").between(F.lit(window.first_read), F.lit(window.end)))
-        .withColumnRenamed("dt", "day")
+        lake_df.where(F.col(DAY).between(F.lit(window.first_read), F.lit(window.end)))
+        .withColumnRenamed(DAY, "day")
         .select(*EVENT_COLUMNS)
     )
 
@@ -102,11 +106,11 @@ def catalogue(lake_df: DataFrame, end: date) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window as W
 
-    creates = lake_df.where((F.col("dt") <= F.lit(end)) & (F.col("type") == "create")).select(
+    creates = lake_df.where((F.col(DAY) <= F.lit(end)) & (F.col("type") == "create")).select(
         "item_id",
         F.col("user_id").alias("creator_id"),
         F.col("ts").alias("created_ts"),
-        F.col("dt").alias("created_day"),
+        F.col(DAY).alias("created_day"),
         "text",
         "image",
     )

@@ -2,7 +2,7 @@
 
 The job itself never creates a session: :func:`components.etl.job.run_etl` is handed one,
 so the same code runs in ``local[*]`` (tests, the embedded runtime) and on a cluster
-(Spark Operator), where the master and the object-store endpoint come from settings.
+(Spark Operator), where the master and the object store's options come from settings.
 """
 
 from __future__ import annotations
@@ -13,10 +13,15 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from components.storage import StorageOptions
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MASTER = "local[*]"
+"""Spark embedded in this process, on every core: the local runtime's master."""
 
 DEFAULT_CONF: dict[str, str] = {
     # two cores: few shuffle partitions, merged further by adaptive execution
@@ -61,19 +66,19 @@ LOCAL_JAVA_OPTIONS = (
 
 
 def build_session(
-    master: str = "local[*]",
+    master: str = DEFAULT_MASTER,
     app_name: str = "tinyworld-etl",
     driver_memory: str = "4g",
-    s3_endpoint_url: str | None = None,
+    storage: StorageOptions | None = None,
     conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Create (or reuse) the ETL's Spark session.
 
     ``master`` is ``local[*]`` for the embedded runtime or a ``k8s://``/``spark://`` URL.
-    ``s3_endpoint_url`` points the s3a filesystem at an S3-compatible store (MinIO) with
-    path-style access; the hadoop-aws jars must then be on the classpath (the platform image
-    ships them). A ``local`` master also gets :data:`LOCAL_JAVA_OPTIONS`. ``conf`` overrides
-    any of these settings.
+    ``storage`` configures the s3a filesystem (:func:`s3a_conf`) for the JVMs that have it
+    (the platform image ships hadoop-aws; without it the ETL stages object-store roots through
+    a local folder, see :mod:`components.etl.staging`). A ``local`` master also gets
+    :data:`LOCAL_JAVA_OPTIONS`. ``conf`` overrides any of these settings.
     """
     from pyspark.sql import SparkSession
 
@@ -86,9 +91,7 @@ def build_session(
     settings["spark.driver.memory"] = driver_memory
     if master.startswith("local"):
         settings["spark.driver.extraJavaOptions"] = " ".join(LOCAL_JAVA_OPTIONS)
-    if s3_endpoint_url:
-        settings["spark.hadoop.fs.s3a.endpoint"] = s3_endpoint_url
-        settings["spark.hadoop.fs.s3a.path.style.access"] = "true"
+    settings.update(s3a_conf(storage or StorageOptions()))
     settings.update(conf or {})
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
@@ -97,3 +100,26 @@ def build_session(
     session.sparkContext.setLogLevel("WARN")
     log.info("spark %s session on %s", session.version, master)
     return session
+
+
+def s3a_conf(storage: StorageOptions) -> dict[str, str]:
+    """Spark settings that point Hadoop's s3a filesystem at the object store of ``storage``.
+
+    An explicit endpoint (MinIO, SeaweedFS) gets path-style access (bucket in the path, not the
+    host name) and, for ``http://``, no TLS. Credentials left None are found by s3a's own chain
+    (environment variables, instance roles).
+    """
+    conf: dict[str, str] = {}
+    endpoint = storage.s3_endpoint_url
+    if endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        if endpoint.startswith("http://"):
+            conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "false"
+    if storage.s3_region:
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = storage.s3_region
+    if storage.s3_access_key_id:
+        conf["spark.hadoop.fs.s3a.access.key"] = storage.s3_access_key_id
+    if storage.s3_secret_access_key is not None:
+        conf["spark.hadoop.fs.s3a.secret.key"] = storage.s3_secret_access_key.get_secret_value()
+    return conf

@@ -2,10 +2,13 @@
 
 The pieces, one concept per module:
 
+- ``step``: the step's entry point, :func:`~components.features.step.run` (apply, then materialise).
+- ``config``: :class:`~components.features.config.FeatureStoreConfig`, where the definitions and
+  Feast's state live and which online and offline stores to use.
 - ``views``: a :class:`~components.features.views.ViewSpec` turns an ETL table of
   :mod:`components.etl.tables` into a Feast source and feature view (names, types, descriptions).
 - ``repo``: :func:`~components.features.repo.open_repo` loads ``feature_repo/definitions.py`` and
-  renders ``feature_store.yaml`` from the environment's settings into a data directory.
+  renders ``feature_store.yaml`` from a ``FeatureStoreConfig`` into a local working directory.
 - ``etl_output``: Arrow checks and stats over the ETL's tables, with clear errors.
 - ``apply``: :func:`~components.features.apply.apply` registers everything over an ETL output.
 - ``materialize``: :func:`~components.features.materialize.materialize`, incremental up to the

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from components.features.errors import MissingEtlOutputError
 from components.features.etl_output import check_tables
-from components.features.repo import FeatureRepo, is_url, quiet
+from components.features.repo import FeatureRepo, quiet
 from components.features.views import table_uri
+from components.storage import resolve
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def feast_objects(repo: FeatureRepo, etl_out: str) -> list[Any]:
     defs = repo.definitions
     objects: list[Any] = list(defs.entities)
     for spec in defs.views:
-        source = spec.source(etl_out, repo.offline_store, repo.s3_endpoint_url)
+        source = spec.source(etl_out, repo.offline_store, storage=repo.storage)
         objects += [source, spec.feature_view(source)]
     return objects
 
@@ -84,18 +84,20 @@ def _stale(repo: FeatureRepo, objects: list[Any]) -> list[Any]:
 def apply(repo: FeatureRepo, etl_out: str) -> ApplyResult:
     """Check the ETL tables under ``etl_out``, then register every definition in Feast's registry.
 
-    Raises :class:`MissingEtlOutputError` when a table is absent, empty or lacks a served column.
+    ``etl_out`` is a folder or an object-store URL; a relative folder is made absolute (Feast would
+    resolve it against its own working directory). Raises :class:`MissingEtlOutputError` when a
+    table is absent, empty or lacks a served column.
     """
-    if repo.offline_store == "file" and is_url(etl_out):
+    root = resolve(etl_out, repo.storage)
+    if repo.offline_store == "file" and not root.is_local:
         raise MissingEtlOutputError(
             f"the file offline store reads local Parquet, not {etl_out}: "
-            "set artifacts_root to an object-store URL to read it with Spark"
+            "use the spark offline store (offline_store: spark) to read an object store"
         )
-    if not is_url(etl_out):
-        etl_out = str(Path(etl_out).resolve())  # Feast resolves relative sources against its own folder
+    etl_out = root.url
     began = time.perf_counter()
     defs = repo.definitions
-    rows = check_tables(etl_out, defs.views, repo.s3_endpoint_url)
+    rows = check_tables(etl_out, defs.views, storage=repo.storage)
     objects = feast_objects(repo, etl_out)
     stale = _stale(repo, objects)
     with quiet():

@@ -7,34 +7,20 @@ these checks fail first with a message naming the table, the path and the comman
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any
 
 from components.etl.tables import arrow_type
 from components.features.errors import MissingEtlOutputError
 from components.features.views import TIMESTAMP_COLUMN, ViewSpec, table_uri
+from components.storage import StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
 _PRODUCE = "write it with `tinyworld etl --start YYYY-MM-DD --end YYYY-MM-DD --out {out}`"
 
 
-def filesystem(uri: str, s3_endpoint_url: str | None = None) -> tuple[Any, str]:
-    """The Arrow filesystem and path of a local path or URL (``s3://``/``s3a://`` on MinIO with an endpoint)."""
-    import pyarrow.fs as pafs
-
-    if "://" not in uri:
-        return pafs.LocalFileSystem(), os.path.abspath(uri)
-    if uri.startswith("s3a://"):
-        uri = "s3://" + uri[len("s3a://") :]
-    if uri.startswith("s3://") and s3_endpoint_url:
-        return pafs.S3FileSystem(endpoint_override=s3_endpoint_url), uri[len("s3://") :].rstrip("/")
-    fs, path = pafs.FileSystem.from_uri(uri)
-    return fs, path.rstrip("/")
-
-
-def dataset(uri: str, s3_endpoint_url: str | None = None) -> Any:
+def dataset(uri: str, *, storage: StorageOptions | None = None) -> Any:
     """The Parquet dataset under ``uri`` (Spark's ``_SUCCESS`` and hidden files ignored).
 
     Raises :class:`MissingEtlOutputError` when the folder is absent or holds no Parquet file.
@@ -42,7 +28,7 @@ def dataset(uri: str, s3_endpoint_url: str | None = None) -> Any:
     import pyarrow.dataset as ds
     import pyarrow.fs as pafs
 
-    fs, path = filesystem(uri, s3_endpoint_url)
+    fs, path = resolve(uri, storage).arrow()
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise MissingEtlOutputError(f"no ETL table at {uri}")
@@ -55,18 +41,18 @@ def dataset(uri: str, s3_endpoint_url: str | None = None) -> Any:
     return data
 
 
-def check_tables(etl_out: str, views: tuple[ViewSpec, ...], s3_endpoint_url: str | None = None) -> dict[str, int]:
+def check_tables(etl_out: str, views: tuple[ViewSpec, ...], *, storage: StorageOptions | None = None) -> dict[str, int]:
     """Check every view's table exists under ``etl_out`` with the columns it serves; return rows per table."""
-    fs, root = filesystem(etl_out, s3_endpoint_url)
     import pyarrow.fs as pafs
 
+    fs, root = resolve(etl_out, storage).arrow()
     if fs.get_file_info(root).type != pafs.FileType.Directory:
         raise MissingEtlOutputError(f"the ETL output {etl_out} does not exist; {_PRODUCE.format(out=etl_out)}")
     rows: dict[str, int] = {}
     for spec in views:
         uri = table_uri(etl_out, spec.table)
         try:
-            data = dataset(uri, s3_endpoint_url)
+            data = dataset(uri, storage=storage)
         except MissingEtlOutputError as error:
             raise MissingEtlOutputError(f"{error}; {_PRODUCE.format(out=etl_out)}") from None
         needed = [spec.join_key, TIMESTAMP_COLUMN, *spec.feature_names]
@@ -97,20 +83,20 @@ def _compatible(found: Any, wanted: Any) -> bool:
     return bool(found.equals(wanted))
 
 
-def latest_timestamp(uri: str, s3_endpoint_url: str | None = None) -> datetime | None:
+def latest_timestamp(uri: str, *, storage: StorageOptions | None = None) -> datetime | None:
     """The latest ``event_timestamp`` of the table at ``uri`` (UTC), or None when it has no rows."""
     import pyarrow.compute as pc
 
-    column = dataset(uri, s3_endpoint_url).to_table(columns=[TIMESTAMP_COLUMN]).column(TIMESTAMP_COLUMN)
+    column = dataset(uri, storage=storage).to_table(columns=[TIMESTAMP_COLUMN]).column(TIMESTAMP_COLUMN)
     latest = pc.max(column).as_py()
     return latest if isinstance(latest, datetime) else None
 
 
-def count_entities(uri: str, key: str, start: datetime, end: datetime, s3_endpoint_url: str | None = None) -> int:
+def count_entities(uri: str, key: str, start: datetime, end: datetime, *, storage: StorageOptions | None = None) -> int:
     """How many distinct ``key`` values have a row with ``start <= event_timestamp <= end``."""
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
     ts = ds.field(TIMESTAMP_COLUMN)
-    rows = dataset(uri, s3_endpoint_url).to_table(columns=[key], filter=(ts >= start) & (ts <= end))
+    rows = dataset(uri, storage=storage).to_table(columns=[key], filter=(ts >= start) & (ts <= end))
     return int(pc.count_distinct(rows.column(key)).as_py())

@@ -19,6 +19,7 @@ from components.features.errors import NotAppliedError
 from components.features.etl_output import count_entities, latest_timestamp
 from components.features.repo import FeatureRepo, quiet
 from components.features.views import ViewSpec
+from components.step import Progress
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def source_uri(feature_view: Any) -> str:
 
 def data_end(repo: FeatureRepo, views: dict[str, Any], specs: Sequence[ViewSpec]) -> datetime:
     """The latest ``event_timestamp`` over the sources of ``specs`` (registered ``views``): the data's "now"."""
-    stamps = [latest_timestamp(source_uri(views[s.name]), repo.s3_endpoint_url) for s in specs]
+    stamps = [latest_timestamp(source_uri(views[s.name]), storage=repo.storage) for s in specs]
     present = [utc(s) for s in stamps if s is not None]
     if not present:
         raise NotAppliedError("the feature views' sources hold no rows: nothing to materialise")
@@ -91,12 +92,17 @@ def data_end(repo: FeatureRepo, views: dict[str, Any], specs: Sequence[ViewSpec]
 
 
 def materialize(
-    repo: FeatureRepo, end: datetime | None = None, views: Sequence[str] | None = None
+    repo: FeatureRepo,
+    end: datetime | None = None,
+    views: Sequence[str] | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> MaterializeResult:
     """Materialise each view (or those named) from where its last run ended up to ``end``, inclusive.
 
     A view's first run starts at ``end`` minus its TTL: the latest row of each entity is what the online
-    store must hold. ``end`` defaults to the latest ``event_timestamp`` in the sources.
+    store must hold. ``end`` defaults to the latest ``event_timestamp`` in the sources. ``progress``
+    hears of each view before it runs, with the fraction of views done.
     """
     defs = repo.definitions
     specs = [defs.view(name) for name in views] if views else list(defs.views)
@@ -104,7 +110,9 @@ def materialize(
     until = utc(end) if end is not None else data_end(repo, registered, specs)
     result = MaterializeResult(end=until)
     began = time.perf_counter()
-    for spec in specs:
+    for done, spec in enumerate(specs):
+        if progress is not None:
+            progress(f"materialising {spec.name}", done / len(specs))
         fv = registered[spec.name]
         previous = fv.most_recent_end_time
         start = utc(previous) if previous is not None else until - fv.ttl
@@ -112,7 +120,7 @@ def materialize(
             result.views.append(ViewMaterialization(spec.name, start, until, 0, 0.0, skipped=True))
             log.info("%s is materialised up to %s already", spec.name, start)
             continue
-        rows = count_entities(source_uri(fv), spec.join_key, start, until, repo.s3_endpoint_url)
+        rows = count_entities(source_uri(fv), spec.join_key, start, until, storage=repo.storage)
         started = time.perf_counter()
         with quiet():
             repo.store.materialize(start_date=start, end_date=until, feature_views=[spec.name])

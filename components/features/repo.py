@@ -4,36 +4,36 @@ Who owns which fact:
 
 - ``feature_repo/definitions.py`` owns the project, the entities and which table feeds which view;
   :mod:`components.etl.tables` owns every column.
-- :class:`tinyworld.settings.Settings` owns where state lives and which stores to use:
-  the registry and (locally) the SQLite online store go under ``<artifacts_root>/features``; the
-  online store is SQLite or Redis (``online_store``, ``redis_url``); the offline store follows where
-  data lives: Dask over local Parquet, Spark (``spark_master``, ``s3_endpoint_url``) when
-  ``artifacts_root`` is an object-store URL.
-- ``feature_store.yaml`` is a function of those two, rendered into a working directory outside the
+- :class:`~components.features.config.FeatureStoreConfig` owns where the definitions and Feast's
+  state live and which stores to use: the registry and (with SQLite) the online store go under its
+  ``state`` folder; the online store is SQLite or Redis; the offline store is Dask over local
+  Parquet or Spark. :class:`~components.storage.StorageOptions` owns how to reach the object store.
+- ``feature_store.yaml`` is a function of those, rendered into a working directory outside the
   source tree every time a repository is opened; it is never edited or committed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import io
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import yaml
 
+from components.features.config import FeatureStoreConfig, OfflineStore, redact_url
 from components.features.errors import DefinitionsError, UnknownEntityError
-from components.features.views import OfflineStore, ViewSpec
-
-if TYPE_CHECKING:
-    from tinyworld.settings import Settings
+from components.features.views import ViewSpec
+from components.storage import StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,8 @@ DEFINITIONS_FILE = "definitions.py"
 REGISTRY_FILE = "registry.db"
 ONLINE_STORE_FILE = "online_store.db"
 
-
-def is_url(location: str) -> bool:
-    """Whether ``location`` is a URL (``s3://...``) rather than a local path."""
-    return "://" in location
+REMOTE_WORKDIRS = Path("data/features")
+"""Where the rendered feature_store.yaml of a state kept in an object store goes (a local folder per state URL)."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +101,14 @@ def load_definitions(source_dir: Path) -> Definitions:
 def redis_connection_string(url: str) -> str:
     """Feast's Redis connection string (``host:port,db=N[,password=...][,ssl=true]``) for a redis:// URL."""
     parsed = urlparse(url)
+    wrong = ValueError(f"redis_url must look like redis://host:port/db, not {redact_url(url)!r}")
     if parsed.scheme not in ("redis", "rediss") or not parsed.hostname:
-        raise ValueError(f"redis_url must look like redis://host:port/db, not {url!r}")
-    parts = [f"{parsed.hostname}:{parsed.port or 6379}"]
-    database = parsed.path.strip("/") or "0"
-    parts.append(f"db={int(database)}")
+        raise wrong
+    try:
+        port, database = parsed.port or 6379, int(parsed.path.strip("/") or "0")
+    except ValueError:
+        raise wrong from None
+    parts = [f"{parsed.hostname}:{port}", f"db={database}"]
     if parsed.username and parsed.username != "default":
         parts.append(f"username={unquote(parsed.username)}")
     if parsed.password:
@@ -117,45 +118,37 @@ def redis_connection_string(url: str) -> str:
     return ",".join(parts)
 
 
-def state_location(settings: Settings) -> str:
-    """Where Feast's state lives by default: ``<artifacts_root>/features`` (a path or a URL)."""
-    return f"{settings.artifacts_root.rstrip('/')}/features"
+def render_config(config: FeatureStoreConfig, project: str, storage: StorageOptions | None = None) -> dict[str, Any]:
+    """The feature_store.yaml of ``config``, as a mapping; its state folder holds the registry and SQLite file.
 
-
-def offline_store_for(settings: Settings) -> OfflineStore:
-    """Dask reads local Parquet; data in an object store is read with Spark (Dask would need s3fs)."""
-    return "spark" if is_url(settings.artifacts_root) else "file"
-
-
-def render_config(settings: Settings, project: str, state: str) -> dict[str, Any]:
-    """The feature_store.yaml of an environment, as a mapping; ``state`` holds registry and SQLite file."""
-    local = not is_url(state)
-    root = str(Path(state).resolve()) if local else state.rstrip("/")
+    ``storage`` gives the Spark offline store its object-store endpoint; object-store credentials are
+    never written (Spark's s3a reads them from the standard AWS chain, as every pod does).
+    """
+    options = storage or StorageOptions()
+    state = resolve(config.state, options)
     online: dict[str, Any]
-    if settings.online_store == "redis":
-        if not settings.redis_url:
-            raise ValueError("online_store is 'redis' but redis_url is not set")
-        online = {"type": "redis", "connection_string": redis_connection_string(settings.redis_url)}
-    else:
-        if not local:
-            raise ValueError(f"the SQLite online store needs a local state directory, not {state!r}")
-        online = {"type": "sqlite", "path": f"{root}/{ONLINE_STORE_FILE}"}
-    offline: dict[str, Any] = {"type": offline_store_for(settings)}
-    if offline["type"] == "spark":
+    if config.online_store == "redis":
+        online = {"type": "redis", "connection_string": redis_connection_string(config.redis_url or "")}
+    else:  # the config refuses SQLite over a remote state folder
+        online = {"type": "sqlite", "path": state.join(ONLINE_STORE_FILE).url}
+    offline: dict[str, Any] = {"type": config.offline_store}
+    if config.offline_store == "spark":
         conf = {
-            "spark.master": settings.spark_master,
+            "spark.master": config.spark_master,
             "spark.sql.session.timeZone": "UTC",
             "spark.ui.enabled": "false",
             "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         }
-        if settings.s3_endpoint_url:
-            conf["spark.hadoop.fs.s3a.endpoint"] = settings.s3_endpoint_url
+        if options.s3_endpoint_url:
+            conf["spark.hadoop.fs.s3a.endpoint"] = options.s3_endpoint_url
             conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        if options.s3_region:
+            conf["spark.hadoop.fs.s3a.endpoint.region"] = options.s3_region
         offline["spark_conf"] = conf
     return {
         "project": project,
         "provider": "local",
-        "registry": {"registry_type": "file", "path": f"{root}/{REGISTRY_FILE}", "cache_ttl_seconds": 60},
+        "registry": {"registry_type": "file", "path": state.join(REGISTRY_FILE).url, "cache_ttl_seconds": 60},
         "online_store": online,
         "offline_store": offline,
         "entity_key_serialization_version": 3,
@@ -170,7 +163,7 @@ class FeatureRepo:
     workdir: Path  # local folder with the rendered feature_store.yaml: `feast -c <workdir> ui` reads it
     definitions: Definitions
     config: dict[str, Any]  # the rendered feature_store.yaml
-    s3_endpoint_url: str | None = None  # the object store that s3:// sources resolve to
+    storage: StorageOptions = dataclasses.field(default_factory=StorageOptions)  # how s3:// roots are reached
 
     @property
     def yaml_path(self) -> Path:
@@ -199,8 +192,9 @@ class FeatureRepo:
         return Path(self.config["online_store"]["path"]) if self.online_store == "sqlite" else None
 
     def registry_exists(self) -> bool:
-        """Whether ``apply`` has written the registry (always assumed for a remote registry)."""
-        return is_url(self.registry_path) or Path(self.registry_path).is_file()
+        """Whether ``apply`` has written the registry (always assumed for a registry in an object store)."""
+        registry = resolve(self.registry_path, self.storage)
+        return not registry.is_local or Path(registry.path).is_file()
 
     def ui_command(self, port: int = 8888) -> str:
         """The command that serves Feast's web UI over this repository (in the foreground)."""
@@ -216,33 +210,41 @@ class FeatureRepo:
         return FeatureStore(repo_path=str(self.workdir), fs_yaml_file=self.yaml_path)
 
 
-def open_repo(
-    settings: Settings,
-    state: str | None = None,
-    workdir: Path | None = None,
-    source_dir: Path | None = None,
-) -> FeatureRepo:
-    """Load the definitions and render feature_store.yaml for ``settings``' environment.
+def default_workdir(state: str, storage: StorageOptions | None = None) -> Path:
+    """Where feature_store.yaml is rendered: the state folder, or for a remote state a local folder named after it."""
+    root = resolve(state, storage)
+    if root.is_local:
+        return Path(root.path)
+    return REMOTE_WORKDIRS / re.sub(r"[^A-Za-z0-9._-]+", "_", root.url)
 
-    ``state`` (default ``<artifacts_root>/features``) holds the registry and, for SQLite, the online
-    store. ``workdir`` (default: ``state`` when local, else a folder under ``data/features``) gets the
-    rendered yaml. ``source_dir`` defaults to the environment's ``feature_repo``.
+
+def open_repo(
+    config: FeatureStoreConfig,
+    *,
+    storage: StorageOptions | None = None,
+    workdir: Path | None = None,
+) -> FeatureRepo:
+    """Load the definitions and render feature_store.yaml for ``config``.
+
+    ``storage`` says how to reach an object store holding the state or the ETL's tables.
+    ``workdir`` (default :func:`default_workdir`) gets the rendered yaml: Feast and ``feast ui`` read
+    it there. Raises :class:`DefinitionsError` for a missing or incomplete ``definitions.py``.
     """
-    source = source_dir if source_dir is not None else Path(settings.feature_repo)
+    options = storage or StorageOptions()
+    source = config.source_path()
     definitions = load_definitions(source)
-    location = state if state is not None else state_location(settings)
-    if workdir is None:
-        workdir = Path("data/features") / settings.name if is_url(location) else Path(location)
-    workdir = workdir.resolve()
-    config = render_config(settings, definitions.project, location)
-    text = "# Rendered by components.features.repo from the environment's settings: do not edit.\n"
-    text += yaml.safe_dump(config, sort_keys=False)
+    if config.project is not None:
+        definitions = dataclasses.replace(definitions, project=config.project)
+    workdir = (workdir if workdir is not None else default_workdir(config.state, options)).resolve()
+    rendered = render_config(config, definitions.project, options)
+    text = "# Rendered by components.features.repo from a FeatureStoreConfig: do not edit.\n"
+    text += yaml.safe_dump(rendered, sort_keys=False)
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / FEATURE_STORE_YAML
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
-        log.info("rendered %s for environment %s", target, settings.name)
-    return FeatureRepo(source.resolve(), workdir, definitions, config, settings.s3_endpoint_url)
+        log.info("rendered %s (state %s)", target, resolve(config.state, options))
+    return FeatureRepo(source.resolve(), workdir, definitions, rendered, options)
 
 
 @contextlib.contextmanager

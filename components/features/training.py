@@ -95,7 +95,7 @@ def training_set(
     registered = registered_views(repo)
     specs = [defs.view(name) for name in views] if views else list(defs.views)
     for spec in specs:  # a clear error, not Dask's, when an ETL output applied earlier is gone
-        dataset(source_uri(registered[spec.name]), repo.s3_endpoint_url)
+        dataset(source_uri(registered[spec.name]), storage=repo.storage)
     columns = set(entity_df.columns)
     direct = [s for s in specs if s.join_key in columns]
     if not direct:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from components.etl.tables import Column, Table
-
-OfflineStore = Literal["file", "spark"]
-"""Feast offline stores TinyWorld renders: Dask over local Parquet, or Spark (object stores)."""
+from components.features.config import OfflineStore
+from components.storage import StorageOptions
 
 TIMESTAMP_COLUMN = "event_timestamp"
 """The column every feature table carries: when its row became known (midnight closing ``date``)."""
@@ -109,8 +108,11 @@ class ViewSpec:
         """Feast feature references for every feature of the view (``view:feature``)."""
         return [f"{self.name}:{name}" for name in self.feature_names]
 
-    def source(self, etl_out: str, offline: OfflineStore, s3_endpoint_url: str | None = None) -> Any:
-        """The batch source over ``<etl_out>/<table>``: a FileSource (Dask) or a SparkSource."""
+    def source(self, etl_out: str, offline: OfflineStore, *, storage: StorageOptions | None = None) -> Any:
+        """The batch source over ``<etl_out>/<table>``: a FileSource (Dask) or a SparkSource.
+
+        ``storage`` gives a FileSource over ``s3://`` its endpoint (Spark takes it from its session's conf).
+        """
         uri = table_uri(etl_out, self.table)
         description = f"ETL table {self.table.name}: {self.table.doc}"
         if offline == "spark":
@@ -133,7 +135,7 @@ class ViewSpec:
             name=self.name,
             path=uri,
             timestamp_field=TIMESTAMP_COLUMN,
-            s3_endpoint_override=s3_endpoint_url,
+            s3_endpoint_override=(storage or StorageOptions()).s3_endpoint_url,
             description=description,
         )
 

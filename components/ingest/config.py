@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.storage import StorageOptions
+
 
 class IngestConfig(BaseModel):
     """Paths, limits and timings of one ingest service; the CLI builds it from ``Settings``."""
@@ -17,8 +19,8 @@ class IngestConfig(BaseModel):
     lake_root: str = Field(min_length=1)
     # the SQLite file that makes acknowledged events durable and remembers event_ids for dedup
     state_path: Path
-    # the S3-compatible endpoint (MinIO) for s3:// lake roots; None for local paths or AWS itself
-    s3_endpoint_url: str | None = None
+    # how to reach the object store of an s3:// lake root (endpoint, region, credentials)
+    storage: StorageOptions = StorageOptions()
     # seconds between flushes to the lake: the lake lags acknowledged events by about this much
     flush_interval_s: float = Field(default=5.0, gt=0)
     # flush early once this many events wait, and write at most this many per micro-batch (memory)

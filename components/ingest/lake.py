@@ -6,9 +6,9 @@ temporary name (``.``-prefixed, which Spark and pyarrow datasets skip), fsynced,
 over its final name; on an object store a single PUT is already atomic. Writing the same name
 twice replaces the file, which is what makes a redone flush exactly-once.
 
-The root is a local path (or ``file://`` URL) or an object-store URL that pyarrow understands
-(``s3://bucket/prefix``, ``gs://...``); other fsspec URLs (``memory://`` in tests) go through
-fsspec. Timestamps are written in microseconds (Spark rejects nanoseconds).
+The root is a local path (or ``file://`` URL) or an object-store URL (``s3://bucket/prefix``,
+``memory://`` in tests), resolved by :func:`components.storage.resolve`. The layout comes from
+:mod:`simnet.protocol`. Timestamps are written in microseconds (Spark rejects nanoseconds).
 """
 
 from __future__ import annotations
@@ -17,36 +17,14 @@ import logging
 import os
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from components.lake import resolve_root
+from components.storage import Root, StorageOptions, resolve
+from simnet.protocol import lake_partitions
 
 log = logging.getLogger(__name__)
-
-US_PER_HOUR = 3_600_000_000
-
-
-def partition_dir(dt: str, hour: int) -> str:
-    """The partition folder of one hour, relative to the root: ``dt=YYYY-MM-DD/hour=HH``."""
-    return f"dt={dt}/hour={hour:02d}"
-
-
-def split_by_hour(table: pa.Table) -> list[tuple[str, pa.Table]]:
-    """The table's rows grouped by the UTC hour of ``ts``: (partition folder, rows), in time order."""
-    if len(table) == 0:
-        return []
-    hours = pc.cast(table["ts"], pa.int64()).to_numpy() // US_PER_HOUR
-    parts = []
-    for h in np.unique(hours):
-        stamp = np.datetime64(int(h), "h")
-        day = stamp.astype("datetime64[D]")
-        hour = int((stamp - day).astype(int))
-        parts.append((partition_dir(str(day), hour), table.filter(pa.array(hours == h))))
-    return parts
 
 
 class LakeWriter:
@@ -54,24 +32,25 @@ class LakeWriter:
 
     def __init__(
         self,
-        root: str,
+        root: str | Root,
         *,
         filesystem: pafs.FileSystem | None = None,
-        s3_endpoint_url: str | None = None,
+        storage: StorageOptions | None = None,
         compression: str = "zstd",
     ) -> None:
+        """``root`` is resolved with ``storage``, unless ``filesystem`` is given (then it is a path on it)."""
         if filesystem is not None:
-            self.fs, self.base = filesystem, root.rstrip("/")
+            self.fs, self.base = filesystem, str(root).rstrip("/")
         else:
-            self.fs, self.base = resolve_root(root, s3_endpoint_url)
-        self.root = root
+            self.fs, self.base = resolve(root, storage).arrow()
+        self.root = str(root)
         self.compression = compression
         self._local = isinstance(self.fs, pafs.LocalFileSystem)
 
     def write(self, table: pa.Table, name: str) -> list[str]:
         """Write ``table`` split by event hour as ``<partition>/<name>.parquet``; returns the paths."""
         written = []
-        for folder, part in split_by_hour(table):
+        for folder, part in lake_partitions(table):
             path = f"{self.base}/{folder}/{name}.parquet"
             if self._local:
                 self._write_local(part, path)

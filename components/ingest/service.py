@@ -40,9 +40,7 @@ class IngestService:
     ) -> None:
         self.config = config
         self.parser = BatchParser(config.max_batch_events)
-        self.lake = lake or LakeWriter(
-            config.lake_root, s3_endpoint_url=config.s3_endpoint_url, compression=config.compression
-        )
+        self.lake = lake or LakeWriter(config.lake_root, storage=config.storage, compression=config.compression)
         self.store = EventStore(config.state_path, clock=clock)
         self.metrics = IngestMetrics(pending=lambda: self.store.pending)
         self.flusher = Flusher(

@@ -1,8 +1,13 @@
-"""The model registry: versioned model artifacts with their facts, and the ``champion`` alias.
+"""The model registry: versioned model artifacts with their facts, the aliases, and the promotion rule.
 
 - :mod:`components.registry.registry`: :class:`~components.registry.registry.Registry`
-  (``register``, ``set_alias``, ``get``, ``show``, ``list_versions``) and
-  :class:`~components.registry.registry.ModelVersion`.
+  (``register``, ``promote``, ``retire``, ``set_alias``, ``get``, ``show``, ``list_versions``,
+  ``alias_history``), :class:`~components.registry.registry.ModelVersion` and the names
+  defined once: ``DEFAULT_MODEL_NAME``, ``CHAMPION``, ``CHALLENGER``.
+- :mod:`components.registry.decision`: the online decision (promote, retire or keep the
+  challenger) from the ETL's experiments table, and the arms' default names.
+- :mod:`components.registry.step`: the register and promote steps (``run_register``,
+  ``run_promote``) the pipelines, the closed loop and the CLI call.
 - :mod:`components.registry.store`: the fsspec storage beneath it (local folder or object
   store), with the atomic JSON replace that alias updates rely on.
 

@@ -1,10 +1,18 @@
 """The model registry: numbered versions of each model, their facts, and aliases such as ``champion``.
 
-Layout under the root (a local folder or an fsspec URL such as ``s3://bucket/registry``)::
+Layout under the root (a local folder or an object-store URL such as ``s3://bucket/registry``,
+resolved by :func:`components.storage.resolve`)::
 
     <name>/versions/<n>/       the model artifact's files, copied as they were
     <name>/versions/<n>/meta.json   metrics, evaluation, data window, features, code version
     <name>/aliases.json        {"aliases": {"champion": 3}, "history": [...]}
+
+Aliases: ``champion`` is what serving and deploy read; ``challenger`` is the candidate the A/B
+experiment serves beside it. The promotion rule lives here, in one place: the champion alias
+never moves to a version whose recorded offline evaluation said ``promote: false``
+(:class:`PromotionRefusedError`) unless the caller forces it, and every alias change is kept
+in the history with its action (set, promote, retire, remove), its reason and, when forced,
+the fact (:class:`AliasChange`).
 
 A version exists once its ``meta.json`` is written, last, after every artifact file: a
 reader never sees a half-copied version. ``aliases.json`` is replaced atomically
@@ -21,11 +29,12 @@ import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from components.registry.store import Store
+from components.storage import Root, StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +43,54 @@ ALIASES_FILE = "aliases.json"
 VERSIONS_DIR = "versions"
 ARTIFACT_METADATA = "metadata.json"
 """The model artifact's own metadata file (components.train.artifact), read for defaults."""
+DEFAULT_MODEL_NAME = "recommender"
+"""The registered model's default name: what training registers and serving reads."""
 CHAMPION = "champion"
 """The alias serving and deploy read."""
+CHALLENGER = "challenger"
+"""The alias of the candidate the A/B experiment serves beside the champion."""
 HISTORY_LIMIT = 100
 """Alias changes kept in ``aliases.json`` (newest last)."""
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+AliasAction = Literal["set", "promote", "retire", "remove"]
+"""What an alias change did: point an alias, promote to champion, retire a candidate, delete an alias."""
+
+
 class RegistryError(LookupError):
     """A registry request that cannot be served: unknown model, version or alias, bad name."""
+
+
+class PromotionRefusedError(RegistryError):
+    """The champion alias may not move to a version its offline evaluation rejected (without force)."""
+
+
+class AliasChange(BaseModel):
+    """One entry of an alias history: when, which alias, from which version to which, and why.
+
+    Entries written before actions and reasons were recorded read back with the action
+    inferred (``remove`` when ``version`` is None, else ``set``) and an empty reason.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    at: str  # ISO timestamp, UTC
+    alias: str
+    version: int | None  # the version the alias points at after the change; None once removed
+    previous: int | None  # the version it pointed at before; None if it was unset
+    action: AliasAction
+    reason: str = ""  # why, in words and figures (the evaluation's verdict, the experiment's numbers)
+    forced: bool = False  # promoted over an offline evaluation that said not to
+    details: dict[str, Any] = {}  # the figures behind the reason, machine-readable
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_action(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "action" not in data:
+            return {**data, "action": "remove" if data.get("version") is None else "set"}
+        return data
 
 
 class ModelVersion(BaseModel):
@@ -63,7 +110,18 @@ class ModelVersion(BaseModel):
     features: Any = None  # the feature list(s) the model reads
     code_version: str | None = None  # git commit of the code that trained it
     description: str = ""
+    lineage: dict[str, Any] | None = None  # how the artifact was made (training's lineage), when it says
     aliases: list[str] = []  # aliases pointing here (read from aliases.json, not stored in meta.json)
+
+    def offline_verdict(self) -> tuple[bool | None, str]:
+        """The recorded evaluation's promotion verdict and reason; ``(None, ...)`` when there is none.
+
+        A ``promotion`` block without ``promote: true`` counts as a refusal.
+        """
+        decision = (self.evaluation or {}).get("promotion")
+        if not isinstance(decision, dict):
+            return None, "no offline evaluation recorded"
+        return decision.get("promote") is True, str(decision.get("reason") or "no reason recorded")
 
 
 def _check_name(kind: str, value: str) -> str:
@@ -73,10 +131,19 @@ def _check_name(kind: str, value: str) -> str:
 
 
 class Registry:
-    """A registry rooted at a local folder or fsspec URL (see the module doc for the layout)."""
+    """A registry rooted at a local folder or object-store URL (see the module doc for the layout).
 
-    def __init__(self, root: str | Path, storage_options: dict[str, Any] | None = None) -> None:
-        self.store = Store(str(root), storage_options)
+    ``storage`` says how to reach an object store (endpoint, region, credentials); a
+    :class:`~components.storage.Root` brings its own.
+    """
+
+    def __init__(self, root: str | Path | Root, storage: StorageOptions | None = None) -> None:
+        self.store = Store(root if isinstance(root, Root) else str(root), storage)
+
+    @property
+    def storage(self) -> StorageOptions:
+        """How this registry reaches its store: what ``load_model`` needs with a version's path."""
+        return self.store.location.options
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -88,9 +155,9 @@ class Registry:
         """``alias -> version`` for a model (empty if it has none)."""
         return {str(k): int(v) for k, v in self._alias_file(name)["aliases"].items()}
 
-    def alias_history(self, name: str) -> list[dict[str, Any]]:
-        """Past alias changes, oldest first: ``{alias, version, previous, at}``."""
-        return list(self._alias_file(name)["history"])
+    def alias_history(self, name: str) -> list[AliasChange]:
+        """Past alias changes, oldest first (the last :data:`HISTORY_LIMIT`)."""
+        return [AliasChange.model_validate(entry) for entry in self._alias_file(name)["history"]]
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         """Every complete version of ``name``, oldest first; RegistryError for an unknown model."""
@@ -137,18 +204,17 @@ class Registry:
         features: Any = None,
         code_version: str | None = None,
         description: str = "",
+        lineage: dict[str, Any] | None = None,
     ) -> ModelVersion:
         """Copy the artifact at ``model_dir`` in as the next version of ``name`` and return it.
 
-        ``data_window``, ``features`` and ``code_version`` default to the artifact's
-        ``metadata.json`` (as training writes it); ``metrics`` defaults to the evaluation's
-        ``model`` block. FileNotFoundError if ``model_dir`` holds no model.
+        ``data_window``, ``features``, ``code_version`` and ``lineage`` default to the
+        artifact's ``metadata.json`` (as training writes it); ``metrics`` defaults to the
+        evaluation's ``model`` block. FileNotFoundError if ``model_dir`` holds no model.
         """
-        import fsspec
-
         _check_name("model name", name)
         source = str(model_dir)
-        fs, root = fsspec.core.url_to_fs(source)
+        fs, root = resolve(source, self.store.location.options).fsspec()
         meta_path = f"{root.rstrip('/')}/{ARTIFACT_METADATA}"
         if not fs.exists(meta_path):
             raise FileNotFoundError(f"no model at {source} (missing {ARTIFACT_METADATA})")
@@ -173,6 +239,7 @@ class Registry:
             features=features if features is not None else artifact_meta.get("features"),
             code_version=code_version or artifact_meta.get("code_version"),
             description=description,
+            lineage=lineage if lineage is not None else artifact_meta.get("lineage"),
         )
         self.store.write_json(
             record.model_dump(mode="json", exclude={"aliases"}), name, VERSIONS_DIR, str(number), META_FILE
@@ -180,32 +247,50 @@ class Registry:
         log.info("registered %s version %d from %s", name, number, source)
         return record
 
-    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
-        """Point ``alias`` (e.g. ``champion``) at ``version``, atomically; returns that version."""
-        _check_name("alias", alias)
-        number = self.resolve(name, version)
-        if str(alias).isdigit() or (alias[:1] in "vV" and alias[1:].isdigit()):
-            raise RegistryError(f"alias {alias!r} looks like a version number")
-        state = self._alias_file(name)
-        previous = state["aliases"].get(alias)
-        state["aliases"][alias] = number
-        state["history"] = [
-            *state["history"],
-            {"alias": alias, "version": number, "previous": previous, "at": datetime.now(UTC).isoformat()},
-        ][-HISTORY_LIMIT:]
-        self.store.write_json(state, name, ALIASES_FILE)
-        log.info("%s: alias %s -> version %d (was %s)", name, alias, number, previous)
-        return self.show(name, number)
+    def set_alias(
+        self, name: str, alias: str, version: int | str, *, reason: str = "", force: bool = False
+    ) -> ModelVersion:
+        """Point ``alias`` at ``version``, atomically; returns that version.
 
-    def remove_alias(self, name: str, alias: str) -> None:
-        """Delete ``alias`` of ``name``; RegistryError if it does not exist."""
-        state = self._alias_file(name)
-        if alias not in state["aliases"]:
-            raise RegistryError(f"model {name!r} has no alias {alias!r}")
-        previous = state["aliases"].pop(alias)
-        at = datetime.now(UTC).isoformat()
-        state["history"] = [*state["history"], {"alias": alias, "version": None, "previous": previous, "at": at}]
-        self.store.write_json(state, name, ALIASES_FILE)
+        Setting :data:`CHAMPION` this way is a promotion and obeys the same rule as
+        :meth:`promote` (PromotionRefusedError for a version its evaluation rejected, unless
+        ``force``).
+        """
+        action: AliasAction = "promote" if alias == CHAMPION else "set"
+        return self._point(name, alias, version, action=action, reason=reason, force=force, details=None)
+
+    def promote(
+        self,
+        name: str,
+        version: int | str,
+        *,
+        reason: str,
+        force: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> ModelVersion:
+        """Make ``version`` the champion, recording ``reason`` (and ``details``, its figures).
+
+        Raises :class:`PromotionRefusedError`, naming the version and the evaluation's reason,
+        when the version's recorded offline evaluation said ``promote: false``; ``force``
+        overrides that and the history records that it was forced. A version with no recorded
+        evaluation may be promoted (with a warning). ValueError for an empty ``reason``.
+        """
+        reason = _required(reason)
+        return self._point(name, CHAMPION, version, action="promote", reason=reason, force=force, details=details)
+
+    def retire(self, name: str, alias: str, *, reason: str, details: dict[str, Any] | None = None) -> int:
+        """Remove ``alias`` (e.g. a challenger that lost), recording ``reason``; returns the version it held.
+
+        The champion cannot be retired (serving reads it): promote another version instead.
+        RegistryError for an unknown alias, ValueError for an empty ``reason``.
+        """
+        if alias == CHAMPION:
+            raise RegistryError(f"the {CHAMPION} alias of {name!r} cannot be retired: promote another version instead")
+        return self._unset(name, alias, action="retire", reason=_required(reason), details=details)
+
+    def remove_alias(self, name: str, alias: str, *, reason: str = "") -> int:
+        """Delete ``alias`` of ``name`` and return the version it held; RegistryError if it does not exist."""
+        return self._unset(name, alias, action="remove", reason=reason, details=None)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -229,9 +314,90 @@ class Registry:
         data["path"] = self.store.url_of(name, VERSIONS_DIR, str(number))
         return ModelVersion(**data, aliases=sorted(a for a, v in aliases.items() if v == number))
 
+    def _point(
+        self,
+        name: str,
+        alias: str,
+        version: int | str,
+        *,
+        action: AliasAction,
+        reason: str,
+        force: bool,
+        details: dict[str, Any] | None,
+    ) -> ModelVersion:
+        """Move ``alias`` to ``version`` (the promotion rule applies to the champion) and record it."""
+        _check_name("alias", alias)
+        if alias.isdigit() or (alias[:1] in "vV" and alias[1:].isdigit()):
+            raise RegistryError(f"alias {alias!r} looks like a version number")
+        number = self.resolve(name, version)
+        forced = False
+        if alias == CHAMPION:
+            cleared, why = self._read(name, number, {}).offline_verdict()
+            if cleared is False and not force:
+                raise PromotionRefusedError(
+                    f"{name} version {number} was not cleared for promotion by its offline evaluation ({why}); "
+                    "force it to override"
+                )
+            if cleared is False:
+                forced = True
+                reason = f"{reason} (forced over the offline evaluation: {why})"
+                log.warning("%s: promoting version %d over its offline evaluation (%s)", name, number, why)
+            elif cleared is None:
+                log.warning("%s: version %d has no recorded offline evaluation", name, number)
+        state = self._alias_file(name)
+        previous = state["aliases"].get(alias)
+        state["aliases"][alias] = number
+        self._record(state, alias, number, previous, action, reason, forced, details)
+        self.store.write_json(state, name, ALIASES_FILE)
+        log.info("%s: %s %s -> version %d (was %s): %s", name, action, alias, number, previous, reason or "-")
+        return self.show(name, number)
+
+    def _unset(self, name: str, alias: str, *, action: AliasAction, reason: str, details: dict[str, Any] | None) -> int:
+        """Remove ``alias`` and record it; returns the version it held."""
+        state = self._alias_file(name)
+        if alias not in state["aliases"]:
+            known = ", ".join(sorted(state["aliases"])) or "none"
+            raise RegistryError(f"model {name!r} has no alias {alias!r} (aliases: {known})")
+        previous = int(state["aliases"].pop(alias))
+        self._record(state, alias, None, previous, action, reason, False, details)
+        self.store.write_json(state, name, ALIASES_FILE)
+        log.info("%s: %s %s (was version %d): %s", name, action, alias, previous, reason or "-")
+        return previous
+
+    @staticmethod
+    def _record(
+        state: dict[str, Any],
+        alias: str,
+        version: int | None,
+        previous: int | None,
+        action: AliasAction,
+        reason: str,
+        forced: bool,
+        details: dict[str, Any] | None,
+    ) -> None:
+        """Append one :class:`AliasChange` to ``state``'s history, keeping the last :data:`HISTORY_LIMIT`."""
+        change = AliasChange(
+            at=datetime.now(UTC).isoformat(),
+            alias=alias,
+            version=version,
+            previous=previous,
+            action=action,
+            reason=reason,
+            forced=forced,
+            details=details or {},
+        )
+        state["history"] = [*state["history"], change.model_dump(mode="json")][-HISTORY_LIMIT:]
+
     def _alias_file(self, name: str) -> dict[str, Any]:
         _check_name("model name", name)
         if not self.store.exists(name, ALIASES_FILE):
             return {"aliases": {}, "history": []}
         data = self.store.read_json(name, ALIASES_FILE)
         return {"aliases": dict(data.get("aliases", {})), "history": list(data.get("history", []))}
+
+
+def _required(reason: str) -> str:
+    """``reason`` stripped; ValueError when it is empty (promotions and retirements say why)."""
+    if not reason.strip():
+        raise ValueError("a reason is required: say why (the evaluation's verdict, the experiment's figures)")
+    return reason.strip()

@@ -1,4 +1,5 @@
-"""Storage under the registry: a local folder or any fsspec URL (s3://, gs://, memory://).
+"""Storage under the registry: a local folder or an object-store URL (s3://, memory://), resolved
+by :func:`components.storage.resolve`.
 
 Three operations are all the registry needs, each safe for a reader running at the same time:
 
@@ -20,18 +21,19 @@ import os
 import uuid
 from typing import Any
 
+from components.storage import Root, StorageOptions, resolve
+
 log = logging.getLogger(__name__)
 
 
 class Store:
     """A registry root opened with fsspec; paths given to methods are relative to it."""
 
-    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
-        import fsspec
-
-        self.url = root.rstrip("/") or root
-        self.fs, self.root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
-        self.local = "file" in _protocols(self.fs)
+    def __init__(self, root: str | Root, storage: StorageOptions | None = None) -> None:
+        self.location = resolve(root, storage)
+        self.url = self.location.url
+        self.fs, self.root = self.location.fsspec()
+        self.local = self.location.is_local
 
     def path(self, *parts: str) -> str:
         """The filesystem path of ``parts`` under the root."""
@@ -92,11 +94,12 @@ class Store:
         self.fs.makedirs(target, exist_ok=True)
         return True
 
-    def copy_tree(self, source: str, *parts: str) -> list[str]:
-        """Copy every file under ``source`` (a folder path or URL) to ``parts``; returns relative names."""
-        import fsspec
+    def copy_tree(self, source: str | Root, *parts: str) -> list[str]:
+        """Copy every file under ``source`` (a folder path or URL, reached with this store's options) to ``parts``.
 
-        src_fs, src_root = fsspec.core.url_to_fs(source)
+        Returns the copied files' names relative to ``source``.
+        """
+        src_fs, src_root = resolve(source, self.location.options).fsspec()
         if not src_fs.isdir(src_root):
             raise FileNotFoundError(f"{source} is not a folder")
         src_root = src_root.rstrip("/")
@@ -110,8 +113,3 @@ class Store:
                     writer.write(chunk)
             copied.append(relative)
         return copied
-
-
-def _protocols(fs: Any) -> tuple[str, ...]:
-    protocol = fs.protocol
-    return (protocol,) if isinstance(protocol, str) else tuple(protocol)

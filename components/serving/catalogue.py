@@ -20,6 +20,7 @@ import pyarrow.dataset as ds
 
 from components.etl.content import IMAGE_COLUMNS, image_stats, text_vectors
 from components.etl.tables import ITEM_FEATURES, ITEM_POPULARITY
+from components.storage import StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,16 @@ CONTENT_COLUMNS = ("item_id", "creator_id", "text_vec", *IMAGE_COLUMNS)
 """What an item's content is to the encoder: ``item_features`` columns."""
 
 
-def _latest(etl_root: str, table: str, columns: list[str]) -> pd.DataFrame:
+def _latest(etl_root: str, table: str, columns: list[str], storage: StorageOptions | None) -> pd.DataFrame:
     """The rows of the latest ``date`` of an ETL table (empty if the table is absent)."""
-    path = f"{etl_root.rstrip('/')}/{table}"
     try:
-        dataset = ds.dataset(path, format="parquet", partitioning="hive")
+        filesystem, path = resolve(etl_root, storage).join(table).arrow()
+        dataset = ds.dataset(path, format="parquet", partitioning="hive", filesystem=filesystem)
     except (FileNotFoundError, pa.ArrowInvalid):
         log.warning("no %s table under %s", table, etl_root)
+        return pd.DataFrame(columns=columns)
+    if "date" not in dataset.schema.names:
+        log.warning("no dated %s table under %s", table, etl_root)
         return pd.DataFrame(columns=columns)
     dates = dataset.to_table(columns=["date"])["date"]
     if len(dates) == 0:
@@ -42,14 +46,18 @@ def _latest(etl_root: str, table: str, columns: list[str]) -> pd.DataFrame:
     return dataset.to_table(columns=[*columns, "date"], filter=ds.field("date") == latest).to_pandas()
 
 
-def read_catalogue(etl_root: str) -> pd.DataFrame:
-    """Content of every item in the ETL's latest ``item_features`` day (:data:`CONTENT_COLUMNS`)."""
-    return _latest(etl_root, ITEM_FEATURES.name, list(CONTENT_COLUMNS)).drop(columns="date", errors="ignore")
+def read_catalogue(etl_root: str, *, storage: StorageOptions | None = None) -> pd.DataFrame:
+    """Content of every item in the ETL's latest ``item_features`` day (:data:`CONTENT_COLUMNS`).
+
+    ``etl_root`` is a folder or an object-store URL, reached with ``storage``.
+    """
+    frame = _latest(etl_root, ITEM_FEATURES.name, list(CONTENT_COLUMNS), storage)
+    return frame.drop(columns="date", errors="ignore")
 
 
-def read_popularity(etl_root: str) -> tuple[np.ndarray, np.ndarray, float]:
+def read_popularity(etl_root: str, *, storage: StorageOptions | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """``(item_ids, popularity, at_s)`` from the latest ``item_popularity`` day (at its end)."""
-    frame = _latest(etl_root, ITEM_POPULARITY.name, ["item_id", "popularity"])
+    frame = _latest(etl_root, ITEM_POPULARITY.name, ["item_id", "popularity"], storage)
     if frame.empty:
         return np.zeros(0, np.int64), np.zeros(0), 0.0
     day = pd.Timestamp(frame["date"].iloc[0]).to_pydatetime().replace(tzinfo=UTC)

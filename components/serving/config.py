@@ -13,6 +13,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.ingest.config import IngestConfig
+from components.registry.decision import CHAMPION_ARM
+from components.registry.registry import CHAMPION, DEFAULT_MODEL_NAME
+from components.storage import StorageOptions
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -27,7 +30,7 @@ class ArmConfig(BaseModel):
     # the share of users assigned to it; shares are normalised over the arms
     weight: float = Field(default=1.0, gt=0)
     # the registry reference it serves: an alias (champion, challenger) or a version number
-    model: str = Field(default="champion", pattern=_NAME)
+    model: str = Field(default=CHAMPION, pattern=_NAME)
 
 
 class ExperimentConfig(BaseModel):
@@ -37,7 +40,7 @@ class ExperimentConfig(BaseModel):
 
     # the experiment's name: part of the hash, so a new experiment reshuffles users
     name: str = Field(default="default", pattern=_NAME)
-    arms: tuple[ArmConfig, ...] = (ArmConfig(name="control"),)
+    arms: tuple[ArmConfig, ...] = (ArmConfig(name=CHAMPION_ARM),)
 
     @model_validator(mode="after")
     def _unique_arms(self) -> ExperimentConfig:
@@ -56,8 +59,10 @@ class ServingConfig(BaseModel):
 
     # the model registry (a path or an object-store URL); None serves popularity only
     registry_root: str | None = None
+    # how to reach the object store of s3:// roots (registry, ETL tables): endpoint, region, credentials
+    storage: StorageOptions = StorageOptions()
     # the registered model's name
-    model_name: str = Field(default="recommender", pattern=_NAME)
+    model_name: str = Field(default=DEFAULT_MODEL_NAME, pattern=_NAME)
     experiment: ExperimentConfig = ExperimentConfig()
     # seconds between checks of the registry's aliases for a new model to swap in (0: never)
     reload_interval_s: float = Field(default=30.0, ge=0)

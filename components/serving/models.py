@@ -128,6 +128,6 @@ class ModelSet:
     def _load(self, ref: str, number: int, catalogue: pd.DataFrame) -> LoadedModel:
         assert self.registry is not None
         path = self.registry.get(self.model_name, number)
-        artifact = load_model(path)
+        artifact = load_model(path, storage=self.registry.storage)
         label = f"{self.model_name}:v{number}"
         return build_model(ref, number, label, artifact, catalogue)

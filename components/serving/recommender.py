@@ -98,12 +98,12 @@ class Recommender:
     @classmethod
     def from_config(cls, config: ServingConfig) -> Recommender:
         """A recommender over the registry, ETL tables and feature store that ``config`` names, models loaded."""
-        registry = Registry(config.registry_root) if config.registry_root else None
-        catalogue = Catalogue(read_catalogue(config.etl_root) if config.etl_root else None)
+        registry = Registry(config.registry_root, config.storage) if config.registry_root else None
+        catalogue = Catalogue(read_catalogue(config.etl_root, storage=config.storage) if config.etl_root else None)
         profiles = FeastProfiles(config.feature_store_dir) if config.feature_store_dir else None
         recommender = cls(config, registry=registry, catalogue=catalogue, profiles=profiles)
         if config.etl_root:
-            ids, scores, at = read_popularity(config.etl_root)
+            ids, scores, at = read_popularity(config.etl_root, storage=config.storage)
             recommender.popularity.seed(ids, scores, at)
         recommender.refresh()
         return recommender

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from components.split.splitters import SplitConfig, split_interactions
 from components.split.table import positive_mask, positive_rule, read_interactions
+from components.storage import Root, StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +44,13 @@ class SplitSummary(BaseModel):
     test_positives: int  # positive rows in test
 
 
-def _join(folder: str, name: str) -> str:
-    return f"{folder.rstrip('/')}/{name}"
-
-
-def _write_parquet(frame: pd.DataFrame, path: str) -> None:
-    import fsspec
+def _write_parquet(frame: pd.DataFrame, target: Root) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    with fsspec.open(path, "wb") as f:
+    fs, path = target.fsspec()
+    with fs.open(path, "wb") as f:
         pq.write_table(table, f)
 
 
@@ -77,42 +74,44 @@ def summarise(source: str, out: str, config: SplitConfig, train: pd.DataFrame, t
     )
 
 
-def split_file(interactions: str, out: str, config: SplitConfig | None = None) -> SplitSummary:
+def split_file(
+    interactions: str,
+    out: str,
+    config: SplitConfig | None = None,
+    *,
+    storage: StorageOptions | None = None,
+) -> SplitSummary:
     """Split the table at ``interactions`` into ``out``/train.parquet and ``out``/test.parquet.
 
-    ``out`` is a folder (created if needed) or an fsspec URL. All columns are kept. Raises
+    ``out`` is a folder (created if needed) or an object-store URL, reached with ``storage``
+    (as is ``interactions``). All columns are kept. Raises
     :class:`~components.split.table.InteractionsError` for an unusable table and OSError if
     ``out`` cannot be written.
     """
-    import fsspec
-
     config = config or SplitConfig()
-    frame = read_interactions(interactions)
+    frame = read_interactions(interactions, storage=storage)
     train, test = split_interactions(frame, config)
-    fs, root = fsspec.core.url_to_fs(out)
-    fs.makedirs(root, exist_ok=True)
-    _write_parquet(train, _join(out, TRAIN_FILE))
-    _write_parquet(test, _join(out, TEST_FILE))
+    folder = resolve(out, storage)
+    folder.makedirs()
+    _write_parquet(train, folder.join(TRAIN_FILE))
+    _write_parquet(test, folder.join(TEST_FILE))
     summary = summarise(interactions, out, config, train, test)
-    with fsspec.open(_join(out, SPLIT_FILE), "w") as f:
-        json.dump(summary.model_dump(mode="json"), f, indent=2)
-    log.info("wrote %s and %s under %s", TRAIN_FILE, TEST_FILE, out)
+    folder.join(SPLIT_FILE).write_text(json.dumps(summary.model_dump(mode="json"), indent=2))
+    log.info("wrote %s and %s under %s", TRAIN_FILE, TEST_FILE, folder.url)
     return summary
 
 
-def read_split_summary(test_path: str) -> dict[str, Any] | None:
+def read_split_summary(test_path: str, *, storage: StorageOptions | None = None) -> dict[str, Any] | None:
     """The ``split.json`` beside a test table, if there is one (evaluation reports it as its protocol)."""
-    import fsspec
-
-    folder = test_path.rstrip("/").rsplit("/", 1)[0] if "/" in test_path.rstrip("/") else "."
-    path = _join(folder, SPLIT_FILE)
+    stripped = test_path.rstrip("/")
+    folder = stripped.rsplit("/", 1)[0] if "/" in stripped else "."
     try:
-        fs, root = fsspec.core.url_to_fs(path)
-        if not fs.isfile(root):
+        summary = resolve(folder, storage).join(SPLIT_FILE)
+        fs, path = summary.fsspec()
+        if not fs.isfile(path):
             return None
-        with fsspec.open(path, "r") as f:
-            loaded: dict[str, Any] = json.load(f)
+        loaded: dict[str, Any] = json.loads(summary.read_text())
         return loaded
     except (OSError, ValueError) as error:
-        log.warning("ignoring unreadable %s: %s", path, error)
+        log.warning("ignoring unreadable %s/%s: %s", folder, SPLIT_FILE, error)
         return None

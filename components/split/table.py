@@ -11,9 +11,9 @@ back) is decided once, here, by :func:`positive_mask`:
 2. else with a ``weight`` column: rows with ``weight > 0``;
 3. else every row (an implicit-feedback log in which each row is an interaction).
 
-Reading accepts a Parquet file, a folder of Parquet files (as the ETL writes), or an fsspec
-URL to either. Problems the user can fix raise :class:`InteractionsError` with one line saying
-what is wrong.
+Reading accepts a Parquet file, a folder of Parquet files (as the ETL writes), or an
+object-store URL to either (resolved by :func:`components.storage.resolve`). Problems the user
+can fix raise :class:`InteractionsError` with one line saying what is wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from components.storage import StorageOptions, resolve
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +40,22 @@ class InteractionsError(ValueError):
     """The interactions table cannot be used: unreadable, missing columns, empty, or null keys."""
 
 
-def read_interactions(path: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_interactions(
+    path: str, columns: Sequence[str] | None = None, *, storage: StorageOptions | None = None
+) -> pd.DataFrame:
     """Read an interactions table (file, folder or URL) and check it with :func:`check_interactions`.
 
     ``columns=None`` reads every column. Otherwise the required columns plus those of
-    ``columns`` (and of :data:`OPTIONAL_COLUMNS`) that the table has are read.
+    ``columns`` (and of :data:`OPTIONAL_COLUMNS`) that the table has are read. ``storage``
+    says how to reach an object-store URL.
     """
-    import fsspec
     import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
 
     try:
-        fs, root = fsspec.core.url_to_fs(path)
-        if not fs.exists(root):
+        fs, root = resolve(path, storage).arrow()
+        if fs.get_file_info(root).type == pafs.FileType.NotFound:
             raise InteractionsError(f"{path}: no such file or folder")
         dataset = ds.dataset(root, format="parquet", filesystem=fs)
         names = dataset.schema.names

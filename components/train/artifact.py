@@ -10,7 +10,8 @@ bias, and the exported vectors fold both in (``item = [v / |v|, bias]``,
 ``user = [u / |u| / temperature, 1]``), so the dot product is exactly the model's logit and a
 maximum-inner-product index (or one matrix product) ranks items as the model does.
 
-On disk (a local folder, or any fsspec URL such as ``s3://bucket/models/v1``)::
+On disk (a local folder, or an object-store URL such as ``s3://bucket/models/v1``, resolved by
+:func:`components.storage.resolve`)::
 
     metadata.json      the metadata dict (version, data window, rows, features, params, metrics...)
     arrays.npz         item_ids, item_embeddings, user_ids, user_embeddings, cold_user
@@ -29,6 +30,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from components.storage import Root, StorageOptions, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -166,21 +169,14 @@ class ModelArtifact:
         return np.asarray(self.item_encoder.encode(content), dtype=np.float32)
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path.rstrip('/')}/{name}"
-
-
-def save_model(artifact: ModelArtifact, path: str | Path) -> str:
-    """Write ``artifact`` under ``path`` (a folder, created if needed, or an fsspec URL); returns the path."""
-    import fsspec
+def save_model(artifact: ModelArtifact, path: str | Path | Root, *, storage: StorageOptions | None = None) -> str:
+    """Write ``artifact`` under ``path`` (a folder, created if needed, or an object-store URL); returns its URL."""
     import torch
 
-    target = str(path)
-    fs, root = fsspec.core.url_to_fs(target)
-    fs.makedirs(root, exist_ok=True)
+    target = resolve(str(path) if isinstance(path, Path) else path, storage)
+    target.makedirs()
     metadata = {**artifact.metadata, "format_version": FORMAT_VERSION, "dim": artifact.dim}
-    with fsspec.open(_join(target, METADATA_FILE), "w") as f:
-        json.dump(metadata, f, indent=2, sort_keys=True, default=str)
+    target.join(METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))
     buffer = io.BytesIO()
     np.savez(
         buffer,
@@ -190,50 +186,55 @@ def save_model(artifact: ModelArtifact, path: str | Path) -> str:
         user_embeddings=artifact.user_vectors,
         cold_user=np.asarray(artifact.cold_user, dtype=np.float32),
     )
-    with fsspec.open(_join(target, ARRAYS_FILE), "wb") as f:
-        f.write(buffer.getvalue())
+    _write_bytes(target.join(ARRAYS_FILE), buffer.getvalue())
     if artifact.item_encoder is not None:
         buffer = io.BytesIO()
         torch.save(artifact.item_encoder.state(), buffer)
-        with fsspec.open(_join(target, ENCODER_FILE), "wb") as f:
-            f.write(buffer.getvalue())
+        _write_bytes(target.join(ENCODER_FILE), buffer.getvalue())
     logger.info(
         "saved model %s (%d items, %d users) to %s",
         artifact.version,
         len(artifact.item_ids),
         len(artifact.user_ids),
-        target,
+        target.url,
     )
-    return target
+    return target.url
 
 
-def load_model(path: str | Path) -> ModelArtifact:
-    """Read an artifact written by :func:`save_model` from a folder or fsspec URL.
+def _write_bytes(target: Root, data: bytes) -> None:
+    fs, path = target.fsspec()
+    with fs.open(path, "wb") as f:
+        f.write(data)
+
+
+def _read_bytes(source: Root) -> bytes:
+    fs, path = source.fsspec()
+    with fs.open(path, "rb") as f:
+        return bytes(f.read())
+
+
+def load_model(path: str | Path | Root, *, storage: StorageOptions | None = None) -> ModelArtifact:
+    """Read an artifact written by :func:`save_model` from a folder or object-store URL.
 
     Raises FileNotFoundError when ``path`` holds no model, ValueError for a newer format.
     """
-    import fsspec
     import torch
 
-    source = str(path)
-    fs, root = fsspec.core.url_to_fs(source)
-    if not fs.exists(_join(root, METADATA_FILE)):
-        raise FileNotFoundError(f"no model at {source} (missing {METADATA_FILE})")
-    with fsspec.open(_join(source, METADATA_FILE), "r") as f:
-        metadata: dict[str, Any] = json.load(f)
+    source = resolve(str(path) if isinstance(path, Path) else path, storage)
+    if not source.join(METADATA_FILE).exists():
+        raise FileNotFoundError(f"no model at {source.url} (missing {METADATA_FILE})")
+    metadata: dict[str, Any] = json.loads(source.join(METADATA_FILE).read_text())
     if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
         raise ValueError(
-            f"model at {source} has format {metadata['format_version']}; this code reads up to {FORMAT_VERSION}"
+            f"model at {source.url} has format {metadata['format_version']}; this code reads up to {FORMAT_VERSION}"
         )
-    with fsspec.open(_join(source, ARRAYS_FILE), "rb") as f:
-        arrays = np.load(io.BytesIO(f.read()))
-        parts = {name: arrays[name] for name in arrays.files}
+    arrays = np.load(io.BytesIO(_read_bytes(source.join(ARRAYS_FILE))))
+    parts = {name: arrays[name] for name in arrays.files}
     encoder: ItemEncoder | None = None
-    if fs.exists(_join(root, ENCODER_FILE)):
+    if source.join(ENCODER_FILE).exists():
         from components.train.encoder import ContentEncoder
 
-        with fsspec.open(_join(source, ENCODER_FILE), "rb") as f:
-            state = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(_read_bytes(source.join(ENCODER_FILE))), map_location="cpu", weights_only=True)
         encoder = ContentEncoder.from_state(state)
     return ModelArtifact(
         item_ids=parts["item_ids"],

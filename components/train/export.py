@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
+from components.step import code_version
 from components.train.artifact import ModelArtifact
 from components.train.config import TrainConfig
 from components.train.data import TrainingData
@@ -24,21 +23,6 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 65536
 SCORE_DOC = "dot(user, item) = cos(u, v) / temperature + item_bias; item = [v/|v|, bias], user = [u/|u|/T, 1]"
-
-
-def code_version() -> str:
-    """The git commit of this checkout (``+dirty`` if it has changes), or ``unknown`` outside git."""
-    root = Path(__file__).resolve().parent
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."], cwd=root, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{sha}+dirty" if dirty else sha
 
 
 @torch.no_grad()

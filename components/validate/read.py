@@ -20,12 +20,15 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from components.etl.tables import Table, arrow_schema
-from components.lake import resolve_root
+from components.storage import Root, StorageOptions, resolve
+from simnet.protocol import LAKE_PARTITIONS, lake_day_of
 
 log = logging.getLogger(__name__)
 
-PARTITIONING = ds.partitioning(pa.schema([("dt", pa.string()), ("hour", pa.int32())]), flavor="hive")
-"""The lake's ``dt=YYYY-MM-DD/hour=HH`` layout; ``dt`` stays a string (as in the folder name)."""
+PARTITIONING = ds.partitioning(
+    pa.schema([(LAKE_PARTITIONS[0], pa.string()), (LAKE_PARTITIONS[1], pa.int32())]), flavor="hive"
+)
+"""The lake's ``dt=YYYY-MM-DD/hour=HH`` layout (simnet.protocol); ``dt`` stays a string (as in the folder name)."""
 
 
 class ValidationInputError(Exception):
@@ -42,10 +45,10 @@ class Batch:
     types: dict[str, dict[pa.DataType, list[str]]]  # per column, the files each type was seen in
 
 
-def _filesystem(root: str, s3_endpoint_url: str | None = None) -> tuple[pafs.FileSystem, str]:
-    """The lake root resolved as the ingest service resolves it, or a clear input error."""
+def _filesystem(root: str | Root, storage: StorageOptions | None = None) -> tuple[pafs.FileSystem, str]:
+    """The root resolved by the storage resolver (as the ingest service resolves it), or a clear input error."""
     try:
-        return resolve_root(root, s3_endpoint_url)
+        return resolve(root, storage).arrow()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError, ImportError) as error:
         raise ValidationInputError(f"cannot open {root}: {error}") from error
 
@@ -98,17 +101,18 @@ def read_events(
     end: date,
     columns: Sequence[str],
     schema: pa.Schema,
-    s3_endpoint_url: str | None = None,
+    *,
+    storage: StorageOptions | None = None,
 ) -> Batch:
     """The window's events: ``columns`` of ``schema`` plus ``dt`` and ``hour``, from every file."""
-    fs, base = _filesystem(lake, s3_endpoint_url)
-    wanted = {d.isoformat() for d in window_days(start, end)}
+    fs, base = _filesystem(lake, storage)
+    wanted = set(window_days(start, end))
     listing = _listing(fs, base, "lake")
-    folders = sorted(i.path for i in listing if i.base_name.startswith("dt=") and i.base_name[3:] in wanted)
+    folders = sorted(i.path for i in listing if lake_day_of(i.base_name) in wanted)
     files = [f for folder in folders for f in _parquet_files(fs, folder)]
     if not files:
-        days = sorted(i.base_name[3:] for i in listing if i.base_name.startswith("dt="))
-        present = f"it holds {days[0]} to {days[-1]}" if days else "it holds no dt= partitions"
+        days = sorted(d for i in listing if (d := lake_day_of(i.base_name)) is not None)
+        present = f"it holds {days[0]} to {days[-1]}" if days else f"it holds no {LAKE_PARTITIONS[0]}= partitions"
         raise ValidationInputError(f"no events in {lake} from {start} to {end} ({present})")
     read_schema = pa.schema([schema.field(c) for c in columns] + list(PARTITIONING.schema))
     dataset = ds.dataset(
@@ -116,16 +120,16 @@ def read_events(
     )
     types = _types_seen(dataset, base)
     try:
-        table = dataset.to_table(columns=[*columns, "dt", "hour"])
+        table = dataset.to_table(columns=[*columns, *LAKE_PARTITIONS])
     except (pa.ArrowException, OSError) as error:
         raise ValidationInputError(f"cannot read the events of {lake} from {start} to {end}: {error}") from error
     log.info("read %s events from %s files of %s (%s to %s)", f"{table.num_rows:,}", len(files), lake, start, end)
     return Batch(table, f"{lake} {start}..{end}", len(files), types)
 
 
-def read_table(etl_out: str, table: Table, s3_endpoint_url: str | None = None) -> Batch | None:
+def read_table(etl_out: str, table: Table, *, storage: StorageOptions | None = None) -> Batch | None:
     """An ETL output table (every column), or None when its folder is absent or holds no files."""
-    fs, base = _filesystem(etl_out, s3_endpoint_url)
+    fs, base = _filesystem(etl_out, storage)
     _listing(fs, base, "ETL output")
     folder = f"{base}/{table.name}"
     if fs.get_file_info(folder).type != pafs.FileType.Directory:

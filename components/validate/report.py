@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from components.storage import Root, resolve
 from components.validate.results import JsonScalar, Outcome, SuiteResult, ValidationRun, fmt_count
 
 log = logging.getLogger(__name__)
@@ -35,23 +36,35 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}ul.rows{margin:0;padd
 """.strip()
 
 
+def _run(results: Sequence[SuiteResult] | ValidationRun, title: str) -> ValidationRun:
+    if isinstance(results, ValidationRun):
+        return results
+    return ValidationRun(title=title, generated_at=datetime.now(UTC), suites=list(results))
+
+
 def write_report(
     results: Sequence[SuiteResult] | ValidationRun,
     path: Path,
     title: str = "TinyWorld data validation",
 ) -> Path:
-    """Write ``report.html`` and ``results.json`` into the folder ``path``; return the page's path."""
-    run = (
-        results
-        if isinstance(results, ValidationRun)
-        else ValidationRun(title=title, generated_at=datetime.now(UTC), suites=list(results))
-    )
-    path.mkdir(parents=True, exist_ok=True)
-    (path / RESULTS_FILE).write_text(run.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    page = path / REPORT_FILE
-    page.write_text(render_html(run), encoding="utf-8")
+    """Write ``report.html`` and ``results.json`` into the local folder ``path``; return the page's path."""
+    publish_report(results, resolve(str(path)), title)
+    return path / REPORT_FILE
+
+
+def publish_report(
+    results: Sequence[SuiteResult] | ValidationRun,
+    folder: Root,
+    title: str = "TinyWorld data validation",
+) -> str:
+    """Write ``report.html`` and ``results.json`` under ``folder`` (a path or object-store root); return the page."""
+    run = _run(results, title)
+    folder.makedirs()
+    folder.join(RESULTS_FILE).write_text(run.model_dump_json(indent=2) + "\n")
+    page = folder.join(REPORT_FILE)
+    page.write_text(render_html(run))
     log.info("validation report written to %s", page)
-    return page
+    return page.url
 
 
 def render_html(run: ValidationRun) -> str:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from components.etl.tables import BY_NAME, TABLES, Table, arrow_schema
+from components.storage import StorageOptions
 from components.validate.checks import check_columns, check_freshness, check_row_count, check_types, check_unique
 from components.validate.config import ValidateConfig
 from components.validate.engine import run_suite, to_frame
@@ -26,6 +27,7 @@ from components.validate.report import write_report
 from components.validate.results import Outcome, SuiteResult
 from components.validate.state import RowCountState
 from components.validate.suites import (
+    DAY_PARTITION,
     EVENT_COLUMNS,
     RAW_EVENTS,
     REPLAY_KEY,
@@ -36,7 +38,7 @@ from components.validate.suites import (
     freshness_column,
     table_suite,
 )
-from simnet.protocol import EVENT_SCHEMA
+from simnet.protocol import EVENT_SCHEMA, lake_day_dir
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +64,13 @@ def validate_events(
     *,
     config: ValidateConfig | None = None,
     state: RowCountState | None = None,
-    s3_endpoint_url: str | None = None,
+    storage: StorageOptions | None = None,
 ) -> SuiteResult:
     """Validate the raw events of ``start``..``end`` (UTC days, inclusive) in the lake at ``lake``.
 
     ``now`` (timezone-aware; default the current time) bounds ``ts`` from above. ``state``
     supplies the count of the day before the window for the row-count bound.
-    ``s3_endpoint_url`` points ``s3://`` roots at an S3-compatible store (MinIO).
+    ``storage`` says how to reach an object-store root (``s3://``): endpoint, region, credentials.
     """
     config = config or ValidateConfig()
     state = state or RowCountState()
@@ -77,27 +79,29 @@ def validate_events(
         raise ValidationInputError("now must carry a timezone (e.g. 2026-01-02T00:00:00Z)")
     began = time.perf_counter()
     days = window_days(start, end)
-    batch = read_events(lake, start, end, EVENT_COLUMNS, EVENT_SCHEMA, s3_endpoint_url)
+    batch = read_events(lake, start, end, EVENT_COLUMNS, EVENT_SCHEMA, storage=storage)
     table = batch.table
     outcomes = [check_columns(batch.types, EVENT_SCHEMA, batch.files), *check_types(batch.types, EVENT_SCHEMA)]
 
-    sample, positions = _sample(table.select([*EVENT_COLUMNS, "dt"]), config)
-    frame = to_frame(sample, positions, categorical=("type", "dt"))
+    sample, positions = _sample(table.select([*EVENT_COLUMNS, DAY_PARTITION]), config)
+    frame = to_frame(sample, positions, categorical=("type", DAY_PARTITION))
     del sample
     outcomes += run_suite(events_suite(days, now), frame, table, ("event_id",), config.unexpected_sample)
     del frame
     outcomes.append(check_unique(table, ["event_id"], config.unexpected_sample))
     outcomes.append(check_unique(table, list(REPLAY_KEY), config.unexpected_sample, REPLAY_NOTE))
 
-    per_day = table.group_by("dt").aggregate([([], "count_all")]).to_pylist()
-    counts = {date.fromisoformat(r["dt"]): int(r["count_all"]) for r in per_day}
+    per_day = table.group_by(DAY_PARTITION).aggregate([([], "count_all")]).to_pylist()
+    counts = {date.fromisoformat(r[DAY_PARTITION]): int(r["count_all"]) for r in per_day}
     # a day's yardstick: the latest earlier day with events, in this window or remembered
     known = RowCountState(events={**state.events, **{d: c for d, c in counts.items() if c > 0}})
     for day in days:
         found = known.previous_day(day)
-        previous = (f"dt={found[0]}", found[1]) if found else None
+        previous = (lake_day_dir(found[0]), found[1]) if found else None
         outcomes.append(
-            check_row_count(f"dt={day}", counts.get(day, 0), previous, config.row_count_tolerance, config.min_rows)
+            check_row_count(
+                lake_day_dir(day), counts.get(day, 0), previous, config.row_count_tolerance, config.min_rows
+            )
         )
     newest = pc.max(table["ts"]).as_py()
     outcomes.append(check_freshness("ts", newest, day_start(end + timedelta(days=1)), config.freshness_lag))
@@ -121,12 +125,12 @@ def validate_tables(
     *,
     config: ValidateConfig | None = None,
     state: RowCountState | None = None,
-    s3_endpoint_url: str | None = None,
+    storage: StorageOptions | None = None,
 ) -> list[SuiteResult]:
     """Validate the ETL's output tables under ``etl_out`` (all of them, or those named).
 
     ``end`` is the last day of the ETL's window; without it freshness is skipped. ``state``
-    holds each table's previous row count.
+    holds each table's previous row count. ``storage`` says how to reach an object-store root.
     """
     config = config or ValidateConfig()
     state = state or RowCountState()
@@ -134,7 +138,7 @@ def validate_tables(
     if unknown:
         raise ValidationInputError(f"unknown table(s) {', '.join(unknown)} (known: {', '.join(BY_NAME)})")
     chosen = [t for t in TABLES if tables is None or t.name in tables]
-    return [_validate_table(etl_out, t, end, config, state, s3_endpoint_url) for t in chosen]
+    return [_validate_table(etl_out, t, end, config, state, storage) for t in chosen]
 
 
 def _validate_table(
@@ -143,10 +147,10 @@ def _validate_table(
     end: date | None,
     config: ValidateConfig,
     state: RowCountState,
-    s3_endpoint_url: str | None,
+    storage: StorageOptions | None,
 ) -> SuiteResult:
     began = time.perf_counter()
-    batch = read_table(etl_out, table, s3_endpoint_url)
+    batch = read_table(etl_out, table, storage=storage)
     if batch is None:
         missing = check_row_count(None, 0, None, config.row_count_tolerance, max(config.min_rows, 1))
         source = f"{etl_out}/{table.name}"

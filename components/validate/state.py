@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components.storage import Root, resolve
+
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
@@ -36,21 +38,22 @@ class RowCountState(BaseModel):
     tables: dict[str, int] = Field(default_factory=dict)  # table name -> rows
 
     @classmethod
-    def load(cls, path: Path) -> RowCountState:
-        """The state in ``path``; an empty state when the file does not exist."""
-        if not path.exists():
-            log.info("no row-count state at %s; bounds against previous counts are skipped", path)
+    def load(cls, path: Path | Root) -> RowCountState:
+        """The state in ``path`` (a local file or a storage root); an empty state when it does not exist."""
+        where = path if isinstance(path, Root) else resolve(str(path))
+        if not where.exists():
+            log.info("no row-count state at %s; bounds against previous counts are skipped", where)
             return cls()
         try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+            return cls.model_validate(json.loads(where.read_text()))
         except (OSError, json.JSONDecodeError, ValidationError) as error:
-            raise StateError(f"cannot use the state file {path} ({error}); fix or delete it") from error
+            raise StateError(f"cannot use the state file {where} ({error}); fix or delete it") from error
 
-    def save(self, path: Path) -> None:
-        """Write the state to ``path`` (creating its folder)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        log.info("row-count state written to %s", path)
+    def save(self, path: Path | Root) -> None:
+        """Write the state to ``path`` (a local file or a storage root), creating its folder."""
+        where = path if isinstance(path, Root) else resolve(str(path))
+        where.write_text(self.model_dump_json(indent=2) + "\n")
+        log.info("row-count state written to %s", where)
 
     def previous_day(self, day: date) -> tuple[date, int] | None:
         """The latest recorded day before ``day`` and its count, if any."""

@@ -22,9 +22,12 @@ from annotated_types import Ge, Gt, Le, Lt
 from great_expectations.expectations.row_conditions import Column as Col
 
 from components.etl.tables import TEXT_DIM, Column, Table
-from simnet.protocol import EVENT_SCHEMA, ITEM_EVENTS, MAX_SLATE, Event, EventType
+from simnet.protocol import EVENT_SCHEMA, ITEM_EVENTS, LAKE_PARTITIONS, MAX_SLATE, Event, EventType, lake_day_dir
 
 log = logging.getLogger(__name__)
+
+DAY_PARTITION = LAKE_PARTITIONS[0]
+"""The lake's day partition column (``dt``), read with each event as a string ``YYYY-MM-DD``."""
 
 RAW_EVENTS = "raw_events"
 """Name of the raw events suite."""
@@ -156,13 +159,13 @@ def events_suite(days: Sequence[date], now: datetime) -> gx.ExpectationSuite:
         expectations.append(
             _expect(
                 E.ExpectColumnValuesToBeBetween,
-                f"rows of partition dt={day} must fall on that UTC day",
-                f"{start.isoformat()} <= ts < {(start + timedelta(days=1)).isoformat()} where dt = {day}",
+                f"rows of partition {lake_day_dir(day)} must fall on that UTC day",
+                f"{start.isoformat()} <= ts < {(start + timedelta(days=1)).isoformat()} where {DAY_PARTITION} = {day}",
                 column="ts",
                 min_value=start,
                 max_value=start + timedelta(days=1),
                 strict_max=True,
-                row_condition=Col("dt") == day.isoformat(),
+                row_condition=Col(DAY_PARTITION) == day.isoformat(),
             )
         )
     return gx.ExpectationSuite(name=RAW_EVENTS, expectations=expectations)

@@ -4,4 +4,7 @@ The package lives at ``platform/tinyworld/`` (``platform`` itself is never a pac
 shadow the standard library module of that name).
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+__version__ = metadata.version("tinyworld")
+"""The distribution's version, from pyproject.toml (its one owner) through the package metadata."""

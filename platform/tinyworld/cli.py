@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
-from tinyworld.commands import etl, evaluate, features, ingest, registry, serve, split, train, validate
-from tinyworld.commands.common import settings_for
+from tinyworld.commands import etl, evaluate, features, ingest, pipeline, registry, serve, split, train, validate
+from tinyworld.commands.common import Env, settings_for
 
 app = typer.Typer(
     name="tinyworld",
@@ -29,11 +29,7 @@ app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.add_typer(registry.app, name="registry")
 app.command("serve")(serve.serve)
-
-EnvOption = Annotated[
-    str,
-    typer.Option("--env", "-e", help="Environment to use: a file in platform/environments/ (without .yaml)."),
-]
+app.add_typer(pipeline.app, name="pipeline")
 
 
 def _version(value: bool) -> None:
@@ -54,7 +50,7 @@ def main(
 
 @app.command("settings")
 def show_settings(
-    env: EnvOption = "local",
+    env: Env = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the settings resolved for an environment (its YAML, then TINYWORLD_* overrides)."""
@@ -68,3 +64,7 @@ def show_settings(
     for field, value in settings.model_dump().items():
         table.add_row(field, "-" if value is None else str(value))
     Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

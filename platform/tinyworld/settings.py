@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from components.etl.session import DEFAULT_MASTER
+from components.storage import StorageOptions
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 """The source tree (``platform/tinyworld`` lives two levels below it); the container image carries it."""
@@ -49,11 +52,17 @@ class Settings(BaseSettings):
     registry_root: str = "data/registry"
     # the S3-compatible object store (MinIO) that s3:// roots resolve to; None for local paths or AWS
     s3_endpoint_url: str | None = None
+    # the object store's region (MinIO accepts any); None: the AWS default chain decides
+    s3_region: str | None = None
+    # object-store credentials; None: the standard AWS chain (AWS_* variables from a Secret in a pod)
+    s3_access_key_id: str | None = None
+    # its secret, from TINYWORLD_S3_SECRET_ACCESS_KEY; never printed, never written to a file
+    s3_secret_access_key: SecretStr | None = None
     # the Feast definitions (code, so a relative path is taken from the source tree, not the cwd);
     # feature_store.yaml is generated from these settings
     feature_repo: str = "feature_repo"
     # the Spark master the ETL connects to: local[*] embeds Spark, k8s:// or spark:// in a cluster
-    spark_master: str = "local[*]"
+    spark_master: str = DEFAULT_MASTER
     # the Ray cluster to join (ray://host:10001); None starts Ray on this machine
     ray_address: str | None = None
     # the interface the recommendation API binds to (127.0.0.1 locally, 0.0.0.0 in a pod)
@@ -68,6 +77,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # the root logger's level, set once by each entry point
     log_level: LogLevel = "INFO"
+
+    def storage(self) -> StorageOptions:
+        """How the steps reach this environment's object store (the storage resolver's options)."""
+        return StorageOptions(
+            s3_endpoint_url=self.s3_endpoint_url,
+            s3_region=self.s3_region,
+            s3_access_key_id=self.s3_access_key_id,
+            s3_secret_access_key=self.s3_secret_access_key,
+        )
 
     @field_validator("feature_repo")
     @classmethod

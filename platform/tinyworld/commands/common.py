@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
+from components.step import Progress
 from tinyworld.settings import Settings, UnknownEnvironmentError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+Env = Annotated[str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")]
+"""The ``--env`` option every command takes: which environment's settings to use."""
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+"""The ``--json`` option of commands that print a summary."""
 
 
 def fail(message: object, code: int = 2) -> typer.Exit:
@@ -31,3 +44,16 @@ def configure_logging(env: str) -> Settings:
     settings = settings_for(env)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     return settings
+
+
+@contextmanager
+def step_progress(title: str, disable: bool = False) -> Iterator[Progress]:
+    """A rich progress bar on stderr fed by a step's ``io.progress(message, fraction)`` calls."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with RichProgress(*columns, console=Console(stderr=True), transient=True, disable=disable) as bar:
+        task = bar.add_task(title, total=1.0)
+
+        def report(message: str, fraction: float | None) -> None:
+            bar.update(task, description=f"{title}: {message}", completed=fraction if fraction is not None else None)
+
+        yield report

@@ -1,31 +1,30 @@
-"""``tinyworld etl``: the Spark ETL over a window of the event lake.
+"""``tinyworld etl``: the Spark ETL over a window of the event lake (the ``etl`` step).
 
-Reads ``<lake>/dt=YYYY-MM-DD/hour=HH/*.parquet`` for days ``--start`` to ``--end`` (plus six
-lookback days for trailing windows) and writes every table of ``components.etl.tables``
-under ``--out``. The lake, Spark master and object-store endpoint default to the
-environment's settings. ``python -m tinyworld.commands.etl ...`` runs it without the main CLI.
+Reads ``<lake>/dt=YYYY-MM-DD/hour=HH/*.parquet`` for days ``--start`` to ``--end`` (plus the
+lookback days for trailing windows) and writes every table of ``components.etl.tables`` under
+``--out``. The lake, Spark master and object store default to the environment's settings; the
+job's options default to :class:`components.etl.job.EtlOptions`.
+``python -m tinyworld.commands.etl ...`` runs it without the main CLI.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tinyworld.commands.common import configure_logging
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
 
 
-def _day(value: str) -> date:
+def _day(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
 
 
 def _split(value: str | None) -> dict[str, float] | None:
@@ -35,83 +34,76 @@ def _split(value: str | None) -> dict[str, float] | None:
         pairs = (part.split("=", 1) for part in value.split(",") if part.strip())
         return {arm.strip(): float(weight) for arm, weight in pairs}
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not ARM=WEIGHT[,ARM=WEIGHT...]") from None
+        raise typer.BadParameter(f"{value!r} is not ARM=WEIGHT[,ARM=WEIGHT...]", param_hint="--split") from None
 
 
 def run(
     start: Annotated[str, typer.Option(help="First day to report, YYYY-MM-DD (UTC).")],
     end: Annotated[str, typer.Option(help="Last day to report, YYYY-MM-DD (inclusive).")],
-    out: Annotated[str, typer.Option(help="Output root: one Parquet folder per table (a path or s3a:// URL).")],
+    out: Annotated[str, typer.Option(help="Output root: one Parquet folder per table (a path or s3:// URL).")],
     lake: Annotated[
         str | None, typer.Option(help="Lake root (dt=/hour= folders). Default: the environment's lake_root.")
     ] = None,
-    master: Annotated[
-        str | None, typer.Option(help="Spark master. Default: the environment's spark_master (local[*]).")
-    ] = None,
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
-    ] = "local",
+    master: Annotated[str | None, typer.Option(help="Spark master. Default: the environment's spark_master.")] = None,
     control_arm: Annotated[
         str | None, typer.Option(help="Control arm of the experiment. Default: 'control', else the first by name.")
     ] = None,
     split: Annotated[
         str | None, typer.Option(help="Expected split for the SRM test, e.g. 'control=1,treatment=1'. Default: equal.")
     ] = None,
-    half_life: Annotated[float, typer.Option(help="Half-life of the popularity score, in days.", min=0.001)] = 1.0,
-    lookback: Annotated[int, typer.Option(help="Days read before --start for trailing windows.", min=0)] = 6,
+    half_life: Annotated[
+        float | None, typer.Option(help="Half-life of the popularity score, in days. Default: EtlOptions'.")
+    ] = None,
+    lookback: Annotated[
+        int | None, typer.Option(help="Days read before --start for trailing windows. Default: EtlOptions'.")
+    ] = None,
     tables: Annotated[str | None, typer.Option(help="Comma-separated tables to write. Default: all of them.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
+    as_json: AsJson = False,
+    env: Env = "local",
 ) -> None:
     """Run the ETL over days START..END of the lake and write its tables under OUT."""
     from pyspark.errors import AnalysisException
 
-    from components.etl.job import EtlOptions, run_etl
-    from components.etl.session import build_session
+    from components.etl.job import EtlOptions
+    from components.etl.step import EtlParams
+    from components.etl.step import run as run_etl
+    from tinyworld import steps
 
     settings = configure_logging(env)
-    first, last = _day(start), _day(end)
+    given = {
+        "lookback_days": lookback,
+        "popularity_half_life_days": half_life,
+        "control_arm": control_arm,
+        "arm_split": _split(split),
+        "tables": tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
+    }
     try:
-        options = EtlOptions(
-            lookback_days=lookback,
-            popularity_half_life_days=half_life,
-            control_arm=control_arm,
-            arm_split=_split(split),
-            tables=tuple(t.strip() for t in tables.split(",") if t.strip()) if tables else None,
+        params = EtlParams(
+            lake=lake or settings.lake_root,
+            out=out,
+            start=_day(start, "--start"),
+            end=_day(end, "--end"),
+            spark_master=master or settings.spark_master,
+            options=EtlOptions(**{k: v for k, v in given.items() if v is not None}),
         )
     except ValidationError as error:
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
-    spark = build_session(master or settings.spark_master, s3_endpoint_url=settings.s3_endpoint_url)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    wanted = len(options.tables) if options.tables else None
+        raise fail(f"invalid options:\n{error}") from None
     try:
-        with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as bar:
-            from components.etl.tables import TABLES
-
-            task = bar.add_task("reading the lake", total=wanted or len(TABLES))
-
-            def step(name: str) -> None:
-                if bar.tasks[task].description != "reading the lake":
-                    bar.advance(task)
-                bar.update(task, description=f"writing {name}")
-
-            result = run_etl(spark, lake or settings.lake_root, first, last, out, options, on_step=step)
+        with step_progress("ETL", disable=as_json) as progress:
+            result = run_etl(params, steps.io(settings, progress))
     except (ValueError, AnalysisException) as error:  # a bad window, table name or lake path
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
-    finally:
-        spark.stop()
+        raise fail(error) from None
     if as_json:
-        typer.echo(json.dumps(result.to_dict()))
+        typer.echo(result.model_dump_json())
         return
-    table = Table(title=f"ETL {first}..{last}: {result.events:,} events -> {out}")
+    table = Table(title=f"ETL {params.start}..{params.end}: {result.events:,} events -> {result.out}")
     table.add_column("table", style="bold")
     table.add_column("rows", justify="right")
     table.add_column("seconds", justify="right")
     table.add_row("(read)", f"{result.events:,}", f"{result.seconds.get('read', 0.0):.1f}")
     for name, rows in result.rows.items():
         table.add_row(name, f"{rows:,}", f"{result.seconds[name]:.1f}")
-    table.add_row("total", "", f"{result.total_seconds:.1f}")
+    table.add_row("total", "", f"{result.lineage.seconds:.1f}")
     Console().print(table)
 
 

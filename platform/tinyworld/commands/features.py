@@ -1,11 +1,13 @@
 """``tinyworld features``: the feature store (Feast) over the ETL's feature tables.
 
-``apply`` registers the entities and feature views of ``feature_repo/`` over an ETL output;
-``materialize`` copies the latest rows into the online store (SQLite locally, Redis in a
+``run`` is the pipeline's features step (:func:`components.features.step.run`): ``apply`` then
+``materialize``. ``apply`` registers the entities and feature views of ``feature_repo/`` over an ETL
+output; ``materialize`` copies the latest rows into the online store (SQLite locally, Redis in a
 cluster); ``lookup`` reads an entity's online features; ``ui`` serves Feast's web UI in the
-foreground. Feast's state (registry, SQLite online
-store) and the rendered ``feature_store.yaml`` live under ``<artifacts_root>/features`` unless
-``--state`` says otherwise. ``python -m tinyworld.commands.features ...`` runs it without the main CLI.
+foreground. :func:`tinyworld.steps.feature_store` maps an environment's settings to the feature store's
+configuration: Feast's state (registry, SQLite online store) and the rendered ``feature_store.yaml``
+live under ``<artifacts_root>/features`` unless ``--state`` says otherwise.
+``python -m tinyworld.commands.features ...`` runs it without the main CLI.
 """
 
 from __future__ import annotations
@@ -13,17 +15,21 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from components.features.config import FeatureStoreConfig
+from tinyworld import steps
+from tinyworld.commands.common import Env, configure_logging, fail
+from tinyworld.settings import Settings
 
 if TYPE_CHECKING:
     from components.features.repo import FeatureRepo
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="features",
@@ -32,15 +38,17 @@ app = typer.Typer(
     add_completion=False,
 )
 
-EnvOption = Annotated[
-    str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
-]
 StateOption = Annotated[
     str | None,
     typer.Option(
         help="Folder (or URL) for Feast's registry and SQLite online store. Default: <artifacts_root>/features."
     ),
 ]
+EndOption = Annotated[
+    str | None,
+    typer.Option(help="Materialise rows up to this UTC time (ISO). Default: the latest event_timestamp in the data."),
+]
+EtlOutOption = Annotated[str, typer.Option(help="The ETL's output root (one folder per table): its `--out`.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 ViewOption = Annotated[
     list[str] | None, typer.Option("--view", help="Only this feature view (repeatable). Default: all of them.")
@@ -52,28 +60,31 @@ def main() -> None:
     """The feature store: apply definitions, materialise to the online store, look features up."""
 
 
-def _open(env: str, state: str | None) -> FeatureRepo:
-    """Settings, logging and the opened repository; a bad environment or repository exits with code 2."""
-    from components.features.errors import FeatureStoreError
-    from components.features.repo import open_repo
-
-    try:
-        settings = Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        _fail(error)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _settings(env: str) -> Settings:
+    """The environment's settings, logging set up; Feast's own INFO chatter kept out unless DEBUG."""
+    settings = configure_logging(env)
     if settings.log_level != "DEBUG":
         logging.getLogger("feast").setLevel(logging.WARNING)  # its registry refreshes log at INFO
+    return settings
+
+
+def _config(settings: Settings, state: str | None) -> FeatureStoreConfig:
+    """The environment's feature store, with ``--state`` (when given) in place of its state folder."""
+    config = steps.feature_store(settings)
+    if state is None:
+        return config
+    return FeatureStoreConfig.model_validate(config.model_dump() | {"state": state})
+
+
+def _open(env: str, state: str | None) -> FeatureRepo:
+    """The environment's opened repository; a bad environment, config or repository exits with code 2."""
+    from components.features.repo import open_repo
+
+    settings = _settings(env)
     try:
-        return open_repo(settings, state=state)
-    except (FeatureStoreError, ValueError) as error:
-        _fail(error)
-
-
-def _fail(error: Exception) -> NoReturn:
-    """Print the error in red and exit with code 2 (a usage or input error)."""
-    typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=2)
+        return open_repo(_config(settings, state), storage=settings.storage())
+    except ValueError as error:  # FeatureStoreError and pydantic's ValidationError are ValueErrors
+        raise fail(error) from None
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -87,10 +98,50 @@ def _moment(value: str | None) -> datetime | None:
         ) from None
 
 
+@app.command("run")
+def run_command(
+    etl_out: EtlOutOption,
+    end: EndOption = None,
+    view: ViewOption = None,
+    env: Env = "local",
+    state: StateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The pipeline's features step: apply over ETL_OUT, then materialise every view (or those named)."""
+    from components.features.step import FeaturesParams, run
+    from components.step import StepIO
+
+    until = _moment(end)
+    settings = _settings(env)
+    try:
+        params = FeaturesParams(etl_out=etl_out, store=_config(settings, state), end=until, views=view or None)
+        result = run(params, StepIO(storage=settings.storage(), progress=_log_progress))
+    except ValueError as error:  # FeatureStoreError and pydantic's ValidationError are ValueErrors
+        raise fail(error) from None
+    if as_json:
+        typer.echo(result.model_dump_json())
+        return
+    table = Table(title=f"Feast project {result.project} up to {result.end:%Y-%m-%d %H:%M} UTC ({result.online_store})")
+    for column in ("feature view", "rows applied", "entities materialised", "seconds"):
+        table.add_column(column, justify="left" if column == "feature view" else "right")
+    for name, rows in result.views.items():
+        table.add_row(name, f"{rows.applied:,}", f"{rows.materialised:,}", f"{rows.seconds:.1f}")
+    table.add_row("total", "", f"{result.materialised:,}", f"{result.lineage.seconds:.1f}")
+    console = Console()
+    console.print(table)
+    for deleted in result.deleted:
+        console.print(f"removed from the registry: {deleted}")
+
+
+def _log_progress(message: str, fraction: float | None) -> None:
+    """The step's progress, as log lines."""
+    log.info("%s%s", message, f" ({fraction:.0%})" if fraction is not None else "")
+
+
 @app.command("apply")
 def apply_command(
-    etl_out: Annotated[str, typer.Option(help="The ETL's output root (one folder per table): its `--out`.")],
-    env: EnvOption = "local",
+    etl_out: EtlOutOption,
+    env: Env = "local",
     state: StateOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -102,7 +153,7 @@ def apply_command(
     try:
         result = apply(repo, etl_out)
     except FeatureStoreError as error:
-        _fail(error)
+        raise fail(error) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
@@ -121,14 +172,9 @@ def apply_command(
 
 @app.command("materialize")
 def materialize_command(
-    end: Annotated[
-        str | None,
-        typer.Option(
-            help="Materialise rows up to this UTC time (ISO). Default: the latest event_timestamp in the data."
-        ),
-    ] = None,
+    end: EndOption = None,
     view: ViewOption = None,
-    env: EnvOption = "local",
+    env: Env = "local",
     state: StateOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -141,7 +187,7 @@ def materialize_command(
     try:
         result = materialize(repo, until, view or None)
     except FeatureStoreError as error:
-        _fail(error)
+        raise fail(error) from None
     if as_json:
         typer.echo(json.dumps(result.to_dict()))
         return
@@ -177,7 +223,7 @@ def lookup_command(
     entity: Annotated[str, typer.Argument(help="Entity: user, item or creator (or its join key, e.g. user_id).")],
     ids: Annotated[list[int], typer.Argument(help="Entity ids to look up.")],
     view: ViewOption = None,
-    env: EnvOption = "local",
+    env: Env = "local",
     state: StateOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -190,7 +236,7 @@ def lookup_command(
         reader = OnlineReader(repo, entity, view or None)
         frame = reader.read(ids)
     except (FeatureStoreError, ValueError) as error:
-        _fail(error)
+        raise fail(error) from None
     missing = missing_ids(frame, reader.join_key)
     if as_json:
         records = json.loads(frame.to_json(orient="records"))
@@ -220,7 +266,7 @@ UI_NEEDS = "grpcio-health-checking==1.81.1"
 def ui_command(
     port: Annotated[int, typer.Option(help="Port to serve the UI on.", min=1, max=65535)] = 8888,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    env: EnvOption = "local",
+    env: Env = "local",
     state: StateOption = None,
 ) -> None:
     """Serve Feast's web UI over the environment's registry, in the foreground (Ctrl-C stops it)."""
@@ -228,9 +274,9 @@ def ui_command(
 
     repo = _open(env, state)
     if not repo.registry_exists():
-        _fail(ValueError(f"no feature registry at {repo.registry_path}; run `tinyworld features apply` first"))
+        raise fail(f"no feature registry at {repo.registry_path}; run `tinyworld features apply` first")
     if importlib.util.find_spec("grpc_health") is None:
-        _fail(ImportError(f"Feast's UI needs {UI_NEEDS}: pip install '{UI_NEEDS}'"))
+        raise fail(f"Feast's UI needs {UI_NEEDS}: pip install '{UI_NEEDS}'")
     typer.echo(f"Feast UI on http://{host}:{port}/ (Ctrl-C stops it); equivalent: {repo.ui_command(port)}")
     repo.store.serve_ui(host=host, port=port)
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from tinyworld.commands.common import configure_logging
+from tinyworld.commands.common import Env, configure_logging
 
 app = typer.Typer(
     name="ingest",
@@ -40,9 +40,7 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 in a pod).")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port to listen on. Default: the environment's ingest_port.")] = None,
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
-    ] = "local",
+    env: Env = "local",
     flush_interval: Annotated[
         float | None, typer.Option(help="Seconds between flushes to the lake. Default: IngestConfig's.")
     ] = None,
@@ -74,7 +72,7 @@ def serve(
         config = IngestConfig(
             lake_root=lake or settings.lake_root,
             state_path=state,
-            s3_endpoint_url=settings.s3_endpoint_url,
+            storage=settings.storage(),
             **{name: value for name, value in overrides.items() if value is not None},
         )
     except ValidationError as error:

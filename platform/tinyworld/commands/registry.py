@@ -1,27 +1,28 @@
-"""``tinyworld registry``: list, show, register and promote model versions.
+"""``tinyworld registry``: list, show, register, promote, retire and judge model versions.
 
-Thin wrappers over :class:`components.registry.registry.Registry`. The root defaults to the
-environment's ``registry_root`` (``--root`` overrides it); ``s3://`` roots use the
-environment's ``s3_endpoint_url``. The lead mounts ``app`` with ``add_typer(registry.app, name="registry")``.
+Thin wrappers over :class:`components.registry.registry.Registry` (the promotion rule lives
+there) and the register and promote steps (:mod:`components.registry.step`). The root
+defaults to the environment's ``registry_root`` (``--root`` overrides it); object-store roots
+use the environment's storage settings. Bad input exits 2 with one line; a refused promotion
+exits 1.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.commands.common import fail
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM
+from components.registry.registry import CHALLENGER, DEFAULT_MODEL_NAME
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail
 
 if TYPE_CHECKING:
     from components.registry.registry import ModelVersion, Registry
+    from components.step import StepIO
 
 app = typer.Typer(
     name="registry",
@@ -30,12 +31,12 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Env = Annotated[str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")]
 Root = Annotated[
     str | None, typer.Option(help="Registry root (path or URL). Default: the environment's registry_root.")
 ]
 Name = Annotated[str, typer.Argument(help="The model's name in the registry.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NameOption = Annotated[str, typer.Option("--name", help="The model's name in the registry.")]
+Reason = Annotated[str, typer.Option(help="Why, in words and figures: kept in the alias history.")]
 
 
 @app.callback()
@@ -43,20 +44,20 @@ def main() -> None:
     """The model registry: versioned models, their metrics, and the champion alias serving reads."""
 
 
-def _open(root: str | None, env: str) -> Registry:
-    from components.registry.registry import Registry
+def _context(root: str | None, env: str) -> tuple[str, StepIO]:
+    """The registry root and the step I/O of environment ``env`` (logging set up)."""
+    from components.step import StepIO
 
+    settings = configure_logging(env)
+    return root or settings.registry_root, StepIO(storage=settings.storage())
+
+
+def _open(root: str | None, env: str) -> Registry:
+    from components.registry.step import open_registry
+
+    where, io = _context(root, env)
     try:
-        settings = Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise fail(str(error)) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    where = root or settings.registry_root
-    options: dict[str, Any] = {}
-    if where.startswith("s3://") and settings.s3_endpoint_url:
-        options = {"client_kwargs": {"endpoint_url": settings.s3_endpoint_url}}
-    try:
-        return Registry(where, options)
+        return open_registry(where, io)
     except (ImportError, ValueError, OSError) as error:
         raise fail(f"cannot open the registry at {where}: {error}") from None
 
@@ -143,82 +144,166 @@ def show(
         table = Table(title=f"{name} version {record.version}", show_header=False)
         table.add_column("field", style="bold")
         table.add_column("value")
-        for field, value in record.model_dump(mode="json", exclude={"evaluation"}).items():
+        for field, value in record.model_dump(mode="json", exclude={"evaluation", "lineage"}).items():
             table.add_row(field, value if isinstance(value, str) else json.dumps(value))
         Console().print(table)
+
+
+@app.command("history")
+def history(name: Name, root: Root = None, as_json: AsJson = False, env: Env = "local") -> None:
+    """The alias changes of NAME, oldest first: action, versions and the reason recorded."""
+    from components.registry.registry import RegistryError
+
+    registry = _open(root, env)
+    try:
+        changes = registry.alias_history(name)
+    except (RegistryError, OSError) as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps([c.model_dump(mode="json") for c in changes], indent=2))
+        return
+    table = Table(title=f"Alias history of {name}")
+    for column in ("at", "action", "alias", "version", "was", "reason"):
+        table.add_column(column)
+    for c in changes:
+        forced = " (forced)" if c.forced else ""
+        table.add_row(
+            c.at[:19], c.action + forced, c.alias, str(c.version or "-"), str(c.previous or "-"), c.reason or "-"
+        )
+    Console().print(table)
 
 
 @app.command("register")
 def register(
     model_dir: Annotated[str, typer.Argument(help="The model's folder (or URL), as training saves it.")],
-    name: Annotated[str, typer.Option(help="The model's name in the registry.")],
+    name: NameOption = DEFAULT_MODEL_NAME,
     evaluation: Annotated[
-        Path | None, typer.Option(help="The JSON report of `tinyworld evaluate` (metrics and promotion decision).")
+        str | None, typer.Option(help="The JSON report of `tinyworld evaluate` (path or URL), with its decision.")
     ] = None,
+    alias: Annotated[
+        str, typer.Option(help="The alias pointed at the new version (not set if the evaluation rejected it).")
+    ] = CHALLENGER,
+    no_alias: Annotated[bool, typer.Option("--no-alias", help="Register without pointing any alias.")] = False,
     description: Annotated[str, typer.Option(help="A note kept with the version.")] = "",
     root: Root = None,
     as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
-    """Copy MODEL_DIR into the registry as the next version of --name, with its evaluation."""
-    from components.registry.registry import RegistryError
+    """Copy MODEL_DIR into the registry as the next version of --name, with its evaluation and lineage."""
+    from pydantic import ValidationError
 
-    registry = _open(root, env)
-    report: dict[str, Any] | None = None
-    if evaluation is not None:
-        try:
-            report = json.loads(evaluation.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise fail(f"cannot read the evaluation {evaluation}: {error}") from None
+    from components.registry.registry import RegistryError
+    from components.registry.step import RegisterParams, run_register
+
+    where, io = _context(root, env)
     try:
-        record = registry.register(model_dir, name, evaluation=report, description=description)
-    except (RegistryError, FileNotFoundError) as error:
+        params = RegisterParams(
+            registry_root=where,
+            model=model_dir,
+            evaluation=evaluation,
+            model_name=name,
+            alias=None if no_alias else alias,
+            description=description,
+        )
+        result = run_register(params, io)
+    except (RegistryError, FileNotFoundError, ValueError, ValidationError) as error:
         raise fail(str(error)) from None
     except OSError as error:
         raise fail(f"cannot copy {model_dir} into the registry: {error}") from None
-    typer.echo(
-        record.model_dump_json(indent=2, exclude={"evaluation"})
-        if as_json
-        else f"registered {name} version {record.version} at {record.path}"
-    )
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo(f"registered {name} version {result.version} at {result.path}")
+    typer.echo(f"{result.alias} -> version {result.version}" if result.alias else result.reason)
 
 
 @app.command("promote")
 def promote(
     name: Name,
-    version: Annotated[int, typer.Option(help="The version to promote.")],
-    alias: Annotated[str, typer.Option(help="The alias to move.")] = "champion",
+    version: Annotated[int, typer.Option(help="The version to make the champion.")],
+    reason: Reason,
     force: Annotated[bool, typer.Option(help="Promote even if the recorded evaluation said not to.")] = False,
     root: Root = None,
     as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
-    """Point ALIAS (champion) of NAME at --version; refused (exit 1) if its recorded decision was 'do not promote'."""
+    """Make --version the champion of NAME; refused (exit 1) if its offline evaluation rejected it."""
+    from components.registry.registry import CHAMPION, PromotionRefusedError, RegistryError
+
+    registry = _open(root, env)
+    try:
+        previous = registry.aliases(name).get(CHAMPION)
+        record = registry.promote(name, version, reason=reason, force=force)
+    except PromotionRefusedError as error:
+        raise fail(f"{error} (--force)", code=1) from None
+    except (RegistryError, ValueError, OSError) as error:
+        raise fail(str(error)) from None
+    if as_json:
+        data = {"name": name, "alias": CHAMPION, "version": record.version, "previous": previous, "path": record.path}
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        was = previous if previous is not None else "unset"
+        typer.echo(f"{name}: {CHAMPION} -> version {record.version} (was {was})")
+
+
+@app.command("retire")
+def retire(
+    name: Name,
+    reason: Reason,
+    alias: Annotated[str, typer.Option(help="The alias to remove (not the champion).")] = CHALLENGER,
+    root: Root = None,
+    env: Env = "local",
+) -> None:
+    """Remove ALIAS (the challenger) of NAME, recording why."""
     from components.registry.registry import RegistryError
 
     registry = _open(root, env)
     try:
-        target = registry.show(name, version)
-        decision = (target.evaluation or {}).get("promotion")
-        if decision is not None and not decision.get("promote", False) and not force:
-            raise fail(
-                f"version {version} was not cleared for promotion ({decision.get('reason')}); use --force", code=1
-            )
-        if decision is None:
-            logging.getLogger(__name__).warning("version %d has no recorded promotion decision", version)
-        previous = registry.aliases(name).get(alias)
-        record = registry.set_alias(name, alias, version)
-    except (RegistryError, OSError) as error:
+        retired = registry.retire(name, alias, reason=reason)
+    except (RegistryError, ValueError, OSError) as error:
         raise fail(str(error)) from None
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {"name": name, "alias": alias, "version": record.version, "previous": previous, "path": record.path},
-                indent=2,
-            )
+    typer.echo(f"{name}: {alias} retired (was version {retired})")
+
+
+@app.command("decide")
+def decide(
+    experiments: Annotated[str, typer.Option(help="The ETL's experiments table folder (or URL) for the window.")],
+    name: NameOption = DEFAULT_MODEL_NAME,
+    champion_arm: Annotated[str, typer.Option(help="The arm that served the champion.")] = CHAMPION_ARM,
+    challenger_arm: Annotated[str, typer.Option(help="The arm that served the challenger.")] = CHALLENGER_ARM,
+    metric: Annotated[str, typer.Option(help="The primary metric: ctr or engagement (per user).")] = "ctr",
+    incomplete: Annotated[
+        bool, typer.Option("--incomplete", help="The window is not the whole experiment: keep an undecided challenger.")
+    ] = False,
+    root: Root = None,
+    as_json: AsJson = False,
+    env: Env = "local",
+) -> None:
+    """Judge the challenger of --name on the experiment: promote it, retire it, or keep it."""
+    from pydantic import ValidationError
+
+    from components.registry.registry import RegistryError
+    from components.registry.step import PromoteParams, run_promote
+
+    where, io = _context(root, env)
+    try:
+        params = PromoteParams.model_validate(
+            {
+                "registry_root": where,
+                "experiments": experiments,
+                "model_name": name,
+                "champion_arm": champion_arm,
+                "challenger_arm": challenger_arm,
+                "metric": metric,
+                "window_complete": not incomplete,
+            }
         )
-    else:
-        typer.echo(f"{name}: {alias} -> version {record.version} (was {previous if previous is not None else 'unset'})")
+        result = run_promote(params, io)
+    except (RegistryError, FileNotFoundError, ValueError, ValidationError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot read {experiments}: {error}") from None
+    typer.echo(result.model_dump_json(indent=2) if as_json else result.reason)
 
 
 if __name__ == "__main__":

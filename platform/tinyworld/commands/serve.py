@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from tinyworld.commands.common import configure_logging, fail
+from components.registry.registry import DEFAULT_MODEL_NAME
+from tinyworld.commands.common import Env, configure_logging, fail
 from tinyworld.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,35 @@ def parse_arm(text: str) -> dict[str, object]:
 
 
 def _absolute(location: str) -> str:
-    """A local path made absolute (Ray's replicas need not share this process's working directory)."""
-    return location if "://" in location else str(Path(location).resolve())
+    """A root as the storage resolver names it: local paths absolute (Ray's replicas need not share
+    this process's working directory), URLs kept as URLs (``s3a://`` as ``s3://``)."""
+    from components.storage import resolve
+
+    return resolve(location).url
+
+
+def _state_path(state: Path | None, settings: Settings) -> Path:
+    """The ingest state file: ``--state``, else ``<artifacts_root>/serving/ingest.sqlite`` for a local root."""
+    from components.storage import resolve
+
+    if state is not None:
+        return state.resolve()
+    artifacts = resolve(settings.artifacts_root, settings.storage())
+    if not artifacts.is_local:
+        raise ValueError(
+            f"the ingest state is a SQLite file on this machine and artifacts_root {artifacts.url} is not a "
+            "local folder: give --state PATH (or --no-events)"
+        )
+    return Path(artifacts.path) / "serving" / "ingest.sqlite"
 
 
 def _feature_store_dir(settings: Settings) -> Path | None:
     """The rendered Feast repository, if features were applied in this environment."""
     from components.features.repo import open_repo
+    from tinyworld import steps
 
     try:
-        repo = open_repo(settings)
+        repo = open_repo(steps.feature_store(settings), storage=settings.storage())
     except Exception as error:
         log.warning("no feature store (%s): unseen users get the cold-user vector", error)
         return None
@@ -66,8 +86,10 @@ def serve(
         list[str] | None,
         typer.Option(help="An experiment arm NAME=MODEL:WEIGHT (repeat), e.g. control=champion:50. Default: champion."),
     ] = None,
-    experiment: Annotated[str, typer.Option(help="The experiment's name (part of the arm hash).")] = "default",
-    model_name: Annotated[str, typer.Option(help="The registered model's name.")] = "recommender",
+    experiment: Annotated[
+        str | None, typer.Option(help="The experiment's name (part of the arm hash). Default: ExperimentConfig's.")
+    ] = None,
+    model_name: Annotated[str, typer.Option(help="The registered model's name.")] = DEFAULT_MODEL_NAME,
     state: Annotated[
         Path | None,
         typer.Option(help="Ingest state file for POST /events. Default: <artifacts_root>/serving/ingest.sqlite."),
@@ -77,10 +99,10 @@ def serve(
     ray: Annotated[bool, typer.Option(help="Run on Ray Serve (default) or, with --no-ray, uvicorn alone.")] = True,
     host: Annotated[str | None, typer.Option(help="Interface to bind. Default: the environment's serve_host.")] = None,
     port: Annotated[int | None, typer.Option(help="Port. Default: the environment's serve_port.")] = None,
-    reload_interval: Annotated[float, typer.Option(help="Seconds between registry checks for new models.")] = 30.0,
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
-    ] = "local",
+    reload_interval: Annotated[
+        float | None, typer.Option(help="Seconds between registry checks for new models. Default: ServingConfig's.")
+    ] = None,
+    env: Env = "local",
 ) -> None:
     """Serve POST /recommendations, POST /events, GET /healthz and GET /metrics until interrupted."""
     from components.ingest.config import IngestConfig
@@ -91,21 +113,24 @@ def serve(
         arms = [parse_arm(a) for a in arm] if arm else [{"name": "control"}]
         ingest = None
         if events:
-            state_path = (state or Path(settings.artifacts_root) / "serving" / "ingest.sqlite").resolve()
+            state_path = _state_path(state, settings)
             state_path.parent.mkdir(parents=True, exist_ok=True)
             ingest = IngestConfig(
                 lake_root=_absolute(settings.lake_root),
                 state_path=state_path,
-                s3_endpoint_url=settings.s3_endpoint_url,
+                storage=settings.storage(),
             )
+        named = {"name": experiment} if experiment else {}
+        reload = {"reload_interval_s": reload_interval} if reload_interval is not None else {}
         config = ServingConfig(
             registry_root=_absolute(settings.registry_root),
+            storage=settings.storage(),
             model_name=model_name,
-            experiment=ExperimentConfig.model_validate({"name": experiment, "arms": arms}),
-            reload_interval_s=reload_interval,
+            experiment=ExperimentConfig.model_validate({**named, "arms": arms}),
             etl_root=_absolute(etl) if etl else None,
             feature_store_dir=_feature_store_dir(settings) if features else None,
             ingest=ingest,
+            **reload,
         )
     except (ValueError, ValidationError) as error:
         raise fail(error) from None

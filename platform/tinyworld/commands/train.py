@@ -10,7 +10,6 @@ a command of the main app; ``python -m tinyworld.commands.train`` runs it on its
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.commands.common import fail
-from tinyworld.settings import Settings, UnknownEnvironmentError
+from tinyworld.commands.common import Env, configure_logging, fail, step_progress
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -51,40 +49,39 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="Passes over the positives.", min=1)] = None,
     batch_size: Annotated[int | None, typer.Option(help="Global batch of positives per step.", min=2)] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for weights, shuffling and dropout.")] = None,
-    nproc: Annotated[int, typer.Option(help="Processes; above 1 launches torchrun (DDP).", min=1)] = 1,
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")
-    ] = "local",
+    nproc: Annotated[int | None, typer.Option(help="Processes; above 1 launches torchrun (DDP). Default: 1.")] = None,
+    env: Env = "local",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
 ) -> None:
     """Train the two-tower retrieval model on an interactions table and save it under OUT."""
     from components.train.config import TrainConfig
     from components.train.data import TrainingDataError
-    from components.train.run import run_training
+    from components.train.step import TrainParams
+    from components.train.step import run as run_training
+    from tinyworld import steps
 
-    try:
-        settings = Settings.from_environment(env)
-    except (UnknownEnvironmentError, ValidationError, ValueError) as error:
-        raise fail(str(error)) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = configure_logging(env)
     try:
         base = TrainConfig.from_yaml(config) if config else TrainConfig()
         overrides = {"epochs": epochs, "batch_size": batch_size, "seed": seed}
-        cfg = base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-        cfg = TrainConfig.model_validate(cfg.model_dump())
+        cfg = TrainConfig.model_validate({**base.model_dump(), **{k: v for k, v in overrides.items() if v is not None}})
+        params = TrainParams.model_validate(
+            {"interactions": interactions, "out": out, "items": items, "users": users, "config": cfg}
+            | ({"nproc": nproc} if nproc is not None else {})
+        )
     except (OSError, ValidationError) as error:
         raise fail(f"bad training config: {error}") from None
     try:
-        result = run_training(interactions, out, items, users, cfg, nproc=nproc, progress=not as_json)
+        with step_progress("training", disable=as_json) as progress:
+            result = run_training(params, steps.io(settings, progress))
     except TrainingDataError as error:
         raise fail(str(error)) from None
     except RuntimeError as error:
-        typer.secho(f"Error: {error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=1) from None
+        raise fail(error, code=1) from None
     if as_json:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(result.summary))
     else:
-        _print(result)
+        _print(result.summary)
 
 
 app = typer.Typer(name="train", add_completion=False, help="Train the two-tower retrieval model.")

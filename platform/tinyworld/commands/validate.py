@@ -1,20 +1,19 @@
 """``tinyworld validate``: the data-quality gate, for the raw event lake or the ETL's tables.
 
 ``tinyworld validate events --start D [--end D]`` validates a window of the lake;
-``tinyworld validate tables --etl-out PATH`` validates the ETL's output tables. Each prints a
-summary (or ``--json``), writes ``report.html`` and ``results.json`` to the report folder,
-remembers row counts in ``state.json`` there for the next run's bounds, and exits 1 when any
-suite fails (2 for bad input: no lake, an empty window, an unreadable file).
+``tinyworld validate tables --etl-out PATH`` validates the ETL's output tables. Both run the
+``validate`` step (:mod:`components.validate.step`): each prints a summary (or ``--json``),
+writes ``report.html`` and ``results.json`` to the report folder, remembers row counts in
+``state.json`` there for the next run's bounds, and exits 1 when any suite fails (2 for bad
+input: no lake, an empty window, an unreadable file).
 Great Expectations is imported only when a command runs, so ``tinyworld --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from components.validate.config import ValidateConfig
-from components.validate.state import STATE_FILE, RowCountState, StateError
-from tinyworld.commands.common import configure_logging, fail
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
+from tinyworld.settings import Settings
 
 if TYPE_CHECKING:
-    from components.validate.results import SuiteResult
+    from components.validate.step import ValidateParams, ValidateResult
 
 app = typer.Typer(
     name="validate",
@@ -36,23 +35,24 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Env = Annotated[str, typer.Option("--env", "-e", help="Environment: a file in platform/environments/ (without .yaml).")]
 ReportDir = Annotated[
-    Path | None,
-    typer.Option("--report", help="Folder for report.html, results.json and state.json. Default: in artifacts_root."),
+    str | None,
+    typer.Option("--report", help="Folder (or URL) for report.html and results.json. Default: in artifacts_root."),
 ]
 StatePath = Annotated[
-    Path | None, typer.Option("--state", help="Row-count state file (previous counts). Default: <report>/state.json.")
+    str | None, typer.Option("--state", help="Row-count state file (previous counts). Default: <report>/state.json.")
 ]
 Tolerance = Annotated[
-    float, typer.Option(help="Allowed change of a row count against the previous one, as a fraction (0.5 = 50%).")
+    float | None,
+    typer.Option(help="Allowed change of a row count against the previous one, as a fraction. Default: 0.5."),
 ]
-MaxLag = Annotated[float, typer.Option(help="Freshness: hours the newest row may lie before the end of the window.")]
+MaxLag = Annotated[
+    float | None, typer.Option(help="Freshness: hours the newest row may lie before the window's end. Default: 3.")
+]
 SampleRows = Annotated[
     int | None,
     typer.Option(help="Row-level expectations see at most this many rows (counts, freshness, uniqueness see all)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")]
 
 
 @app.callback()
@@ -79,11 +79,15 @@ def _instant(value: str | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _config(tolerance: float, max_lag_hours: float, sample_rows: int | None) -> ValidateConfig:
+def _config(tolerance: float | None, max_lag_hours: float | None, sample_rows: int | None) -> ValidateConfig:
+    """ValidateConfig with only the options given; the others keep the config's own defaults."""
+    given = {
+        "row_count_tolerance": tolerance,
+        "freshness_lag": timedelta(hours=max_lag_hours) if max_lag_hours is not None else None,
+        "sample_rows": sample_rows,
+    }
     try:
-        return ValidateConfig(
-            row_count_tolerance=tolerance, freshness_lag=timedelta(hours=max_lag_hours), sample_rows=sample_rows
-        )
+        return ValidateConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as error:
         raise fail(f"invalid options:\n{error}") from None
 
@@ -95,65 +99,61 @@ def _quiet_great_expectations() -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _gate(
-    title: str,
-    config: ValidateConfig,
-    report: Path,
-    state_path: Path | None,
-    as_json: bool,
-    validate: Callable[[RowCountState], Sequence[SuiteResult]],
-) -> None:
-    """Load the state, validate, write the report and the new state, print, exit 1 on failure."""
+def _gate(params_of: Callable[[], ValidateParams], settings: Settings, as_json: bool) -> None:
+    """Run the validation step, print its verdict, exit 1 when a suite failed (2 for bad input)."""
     _quiet_great_expectations()  # before the import, which logs, and after it, which sets levels
     from components.validate.read import ValidationInputError
-    from components.validate.report import RESULTS_FILE
-    from components.validate.run import remember_counts, write_report
+    from components.validate.state import StateError
+    from components.validate.step import ValidationFailed, run
+    from tinyworld import steps
 
     _quiet_great_expectations()
-    state_file = state_path or report / STATE_FILE
     try:
-        state = RowCountState.load(state_file)
-        results = list(validate(state))
-        page = write_report(results, report, title)
-        remember_counts(state, results, config.state_days).save(state_file)
+        params = params_of()
+    except ValidationError as error:
+        raise fail(f"invalid options:\n{error}") from None
+    try:
+        with step_progress("validation", disable=as_json) as progress:
+            result = run(params, steps.io(settings, progress))
+    except ValidationFailed as failure:
+        result = failure.result
     except (ValidationInputError, StateError) as error:
         raise fail(str(error)) from None
     except OSError as error:  # reading the lake or writing the report
         raise fail(f"I/O error: {error}") from None
-    success = all(r.success for r in results)
     if as_json:
-        payload = {
-            "success": success,
-            "report": str(page),
-            "results": str(page.with_name(RESULTS_FILE)),
-            "state": str(state_file),
-            "suites": [r.summary() for r in results],
-        }
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(result.model_dump_json(indent=2, exclude={"lineage"}))
     else:
-        _print_summary(title, results, page)
-    if not success:
+        _print_summary(result)
+    if not result.success:
         raise typer.Exit(code=1)
 
 
-def _print_summary(title: str, results: Sequence[SuiteResult], page: Path) -> None:
+def _print_summary(result: ValidateResult) -> None:
     console = Console()
-    table = Table(title=title)
+    table = Table(title="Validation")
     for name in ("suite", "expectations", "failed", "skipped", "success"):
         table.add_column(name, justify="left" if name == "suite" else "right")
-    for r in results:
-        ok = "[green]yes[/green]" if r.success else "[bold red]NO[/bold red]"
-        table.add_row(r.name, str(len(r.outcomes)), str(len(r.failed)), str(len(r.skipped)), ok)
+    for suite in result.suites:
+        ok = "[green]yes[/green]" if suite["success"] else "[bold red]NO[/bold red]"
+        table.add_row(suite["suite"], str(suite["expectations"]), str(suite["failed"]), str(suite["skipped"]), ok)
     console.print(table)
-    for r in results:
-        for o in r.failed:
-            column = f" {o.column}" if o.column else ""
+    for suite in result.suites:
+        for failure in suite["failures"]:
+            column = f" {failure['column']}" if failure["column"] else ""
             console.print(
-                f"[red]FAILED[/red] {r.name}{column}: {o.expectation}; expected {o.expected}; observed {o.observed}",
+                f"[red]FAILED[/red] {suite['suite']}{column}: {failure['expectation']}; "
+                f"expected {failure['expected']}; observed {failure['observed']}",
                 highlight=False,
                 soft_wrap=True,
             )
-    console.print(f"report: {page}", highlight=False, soft_wrap=True)
+    console.print(f"report: {result.report}", highlight=False, soft_wrap=True)
+
+
+def _default_report(settings: Settings, kind: str) -> str:
+    from tinyworld import steps
+
+    return steps.artifacts(settings).join("validation", kind).url
 
 
 @app.command("events")
@@ -169,30 +169,34 @@ def events(
     ] = None,
     report: ReportDir = None,
     state: StatePath = None,
-    tolerance: Tolerance = 0.5,
-    max_lag_hours: MaxLag = 3.0,
+    tolerance: Tolerance = None,
+    max_lag_hours: MaxLag = None,
     sample_rows: SampleRows = None,
     as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
     """Validate a window of raw events: nulls, types, value sets, ranges, ids, volume, freshness."""
+    from components.step import Window
+    from components.validate.step import ValidateParams
+
     settings = configure_logging(env)
     first = _day(start, "--start")
     last = _day(end, "--end") if end else first
     config = _config(tolerance, max_lag_hours, sample_rows)
     moment = _instant(now)
-    root = lake or settings.lake_root
-    folder = report or Path(settings.artifacts_root) / "validation" / "events"
 
-    def validate(previous: RowCountState) -> list[SuiteResult]:
-        from components.validate.run import validate_events
-
-        result = validate_events(
-            root, first, last, moment, config=config, state=previous, s3_endpoint_url=settings.s3_endpoint_url
+    def params() -> ValidateParams:
+        return ValidateParams(
+            report=report or _default_report(settings, "events"),
+            lake=lake or settings.lake_root,
+            window=Window(start=first, end=last),
+            state=state,
+            now=moment,
+            config=config,
+            title=f"Raw events {first}..{last}",
         )
-        return [result]
 
-    _gate(f"Raw events {first}..{last}", config, folder, state, as_json, validate)
+    _gate(params, settings, as_json)
 
 
 @app.command("tables")
@@ -206,26 +210,31 @@ def tables(
     ] = None,
     report: ReportDir = None,
     state: StatePath = None,
-    tolerance: Tolerance = 0.5,
-    max_lag_hours: MaxLag = 3.0,
+    tolerance: Tolerance = None,
+    max_lag_hours: MaxLag = None,
     sample_rows: SampleRows = None,
     as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
     """Validate the ETL's output tables: nulls, types, ranges, rates, key uniqueness, volume, freshness."""
+    from components.validate.step import ValidateParams
+
     settings = configure_logging(env)
     last = _day(end, "--end") if end else None
     config = _config(tolerance, max_lag_hours, sample_rows)
-    folder = report or Path(settings.artifacts_root) / "validation" / "tables"
 
-    def validate(previous: RowCountState) -> list[SuiteResult]:
-        from components.validate.run import validate_tables
-
-        return validate_tables(
-            etl_out, table or None, last, config=config, state=previous, s3_endpoint_url=settings.s3_endpoint_url
+    def params() -> ValidateParams:
+        return ValidateParams(
+            report=report or _default_report(settings, "tables"),
+            etl_out=etl_out,
+            tables=tuple(table) if table else None,
+            tables_end=last,
+            state=state,
+            config=config,
+            title=f"ETL tables in {etl_out}",
         )
 
-    _gate(f"ETL tables in {etl_out}", config, folder, state, as_json, validate)
+    _gate(params, settings, as_json)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
@@ -14,12 +14,17 @@ from simnet.protocol import (
     EVENT_SCHEMA,
     IMAGE_SIZE,
     ITEM_EVENTS,
+    LAKE_PARTITIONS,
     MAX_SLATE,
     Event,
     EventType,
     RecommendationBatchRequest,
     RecommendationBatchResponse,
     events_to_table,
+    lake_day_dir,
+    lake_day_of,
+    lake_partition_dir,
+    lake_partitions,
     table_to_events,
 )
 from tests.strategies import event_tables
@@ -207,3 +212,42 @@ def test_batch_request_rejects_negative_users_and_bad_k() -> None:
             RecommendationBatchRequest(user_ids=[1], k=k, ts=TS)
     with pytest.raises(ValidationError, match="timezone"):
         RecommendationBatchRequest(user_ids=[1], ts=datetime(2026, 1, 1))
+
+
+def test_lake_folders_are_hive_style_day_and_hour() -> None:
+    """The layout is dt=YYYY-MM-DD/hour=HH (two-digit hour), from a date or an ISO string."""
+    assert LAKE_PARTITIONS == ("dt", "hour")
+    assert lake_day_dir(date(2026, 1, 2)) == lake_day_dir("2026-01-02") == "dt=2026-01-02"
+    assert lake_partition_dir(date(2026, 1, 2), 7) == "dt=2026-01-02/hour=07"
+    with pytest.raises(ValueError, match="0..23"):
+        lake_partition_dir(date(2026, 1, 2), 24)
+    with pytest.raises(ValueError):
+        lake_day_dir("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("folder", "day"),
+    [
+        ("dt=2026-01-02", date(2026, 1, 2)),
+        ("bucket/lake/dt=2026-01-02/", date(2026, 1, 2)),
+        ("/abs/lake/dt=2026-12-31", date(2026, 12, 31)),
+        ("hour=03", None),
+        ("dt=not-a-day", None),
+        ("lake", None),
+        ("_SUCCESS", None),
+    ],
+)
+def test_lake_day_of_reads_day_folders_only(folder: str, day: date | None) -> None:
+    """A day folder (the last path segment) gives its day; any other name gives None."""
+    assert lake_day_of(folder) == day
+
+
+@given(event_tables())
+def test_lake_partitions_put_every_row_in_its_utc_hour(table: pa.Table) -> None:
+    """Every row lands once, in the folder of its ts's UTC day and hour, folders in time order."""
+    parts = lake_partitions(table)
+    assert sum(len(rows) for _, rows in parts) == len(table)
+    assert [folder for folder, _ in parts] == sorted(folder for folder, _ in parts)
+    for folder, rows in parts:
+        for ts in rows["ts"].to_pylist():
+            assert folder == lake_partition_dir(ts.astimezone(UTC).date(), ts.astimezone(UTC).hour)

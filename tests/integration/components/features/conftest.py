@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from components.etl.tables import CREATOR_FEATURES, ITEM_FEATURES, USER_FEATURES
+from components.features.config import FeatureStoreConfig
 from components.features.repo import FeatureRepo, open_repo
 from components.features.synthetic import synthetic_table, write_table
-from tinyworld.settings import Settings
 
 FEATURE_REPO = Path(__file__).resolve().parents[4] / "feature_repo"
 """The source repository under test."""
@@ -44,10 +44,14 @@ def write_etl(root: Path, stamps: tuple[datetime, ...] = STAMPS, part: str = "pa
     return root
 
 
+def store_config(base: Path, source_dir: Path = FEATURE_REPO) -> FeatureStoreConfig:
+    """The default (local) feature store with its state under ``base``: SQLite online, Dask offline."""
+    return FeatureStoreConfig(source_dir=str(source_dir), state=str(base / "artifacts" / "features"))
+
+
 def make_repo(base: Path, source_dir: Path = FEATURE_REPO) -> FeatureRepo:
-    """A repository whose state lives under ``base`` (local settings, SQLite online store)."""
-    settings = Settings(artifacts_root=str(base / "artifacts"), feature_repo=str(source_dir))
-    return open_repo(settings)
+    """A repository whose state lives under ``base`` (the default config: SQLite online store)."""
+    return open_repo(store_config(base, source_dir))
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The cluster's online store, Redis, rendered from Settings: materialise and look up through a real server.
+"""The cluster's online store, Redis, rendered from a FeatureStoreConfig: materialise and look up through a real server.
 
 Starts ``redis-server`` on a free port for the module; skipped where it is not installed.
 """
@@ -13,13 +13,13 @@ from typing import Any, cast
 import pytest
 
 from components.features.apply import apply
+from components.features.config import FeatureStoreConfig
 from components.features.local_redis import redis_server
 from components.features.materialize import materialize
 from components.features.online import lookup, missing_ids
 from components.features.repo import open_repo
 from components.features.synthetic import marker
 from tests.integration.components.features.conftest import FEATURE_REPO, ITEMS
-from tinyworld.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +33,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_materialise_and_look_up_through_redis(redis_url: str, etl_out: Path, tmp_path: Path) -> None:
     """With online_store: redis the same repository serves day 3's values from Redis."""
-    settings = Settings(
-        artifacts_root=str(tmp_path / "artifacts"),
-        feature_repo=str(FEATURE_REPO),
-        online_store="redis",
-        redis_url=redis_url,
+    config = FeatureStoreConfig(
+        source_dir=str(FEATURE_REPO), state=str(tmp_path / "features"), online_store="redis", redis_url=redis_url
     )
-    repo = open_repo(settings)
+    repo = open_repo(config)
     assert repo.online_store == "redis" and repo.online_store_path is None
     apply(repo, str(etl_out))
     assert materialize(repo).rows == 4 + 5 + 3

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from components.etl import job, session
+from components.etl import job, session, step
 from components.etl.job import EtlOptions, EtlResult
 from tinyworld.cli import app
 
@@ -31,13 +31,16 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["master"] = master
         return fake
 
-    def run(spark: Any, lake: str, start: date, end: date, out: str, options: EtlOptions, on_step: Any) -> EtlResult:
-        seen.update(lake=lake, start=start, end=end, out=out, options=options)
+    def run(
+        spark: Any, lake: str, start: date, end: date, out: str, options: EtlOptions, on_step: Any, **kw: Any
+    ) -> EtlResult:
+        seen.update(lake=lake, start=start, end=end, out=out, options=options, **kw)
         on_step("dau")
         return EtlResult(start, end, out, 42, rows={"dau": 2}, seconds={"read": 0.1, "dau": 0.2}, total_seconds=1.0)
 
     monkeypatch.setattr(session, "build_session", build)
     monkeypatch.setattr(job, "run_etl", run)
+    monkeypatch.setattr(step, "run_etl", run)
     seen["spark"] = fake
     return seen
 
@@ -49,7 +52,8 @@ def test_run_json(calls: dict[str, Any]) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout.strip().splitlines()[-1])
-    assert data["events"] == 42 and data["rows"] == {"dau": 2} and data["start"] == "2026-01-01"
+    assert data["events"] == 42 and data["rows"] == {"dau": 2}
+    assert data["lineage"]["window"] == {"start": "2026-01-01", "end": "2026-01-02"}
     assert calls["master"] == "local[1]" and calls["lake"] == "/l"
     opts: EtlOptions = calls["options"]
     assert opts.control_arm == "a" and opts.arm_split == {"a": 1.0, "b": 3.0} and opts.tables == ("dau",)

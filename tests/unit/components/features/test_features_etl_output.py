@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from components.etl.tables import USER_FEATURES
+from components.features.config import FeatureStoreConfig
 from components.features.errors import MissingEtlOutputError, NotAppliedError
 from components.features.etl_output import check_tables, count_entities, latest_timestamp
 from components.features.materialize import materialize
@@ -17,7 +18,6 @@ from components.features.repo import load_definitions, open_repo
 from components.features.synthetic import STAMP_BASE, marker, stamp_of, synthetic_table
 from components.features.training import training_set
 from tests.unit.components.features.conftest import FEATURE_REPO, STAMPS
-from tinyworld.settings import Settings
 
 VIEWS = load_definitions(FEATURE_REPO).views
 
@@ -58,6 +58,7 @@ def test_stats_read_the_latest_time_and_entities_in_a_window(etl_out: Path) -> N
     """latest_timestamp is the last stamp; count_entities counts distinct keys with a row in [start, end]."""
     uri = str(etl_out / "user_features")
     assert latest_timestamp(uri) == STAMPS[-1]
+    assert latest_timestamp(f"file://{uri}/") == STAMPS[-1]  # the storage resolver reads URLs as well
     assert count_entities(uri, "user_id", STAMPS[-1], STAMPS[-1]) == 3
     assert count_entities(uri, "user_id", STAMPS[0] - timedelta(days=2), STAMPS[0] - timedelta(days=1)) == 0
 
@@ -74,7 +75,7 @@ def test_reading_before_apply_says_to_apply(tmp_path: Path) -> None:
     """Materialising or joining before `apply` raises NotAppliedError naming the command."""
     import pandas as pd
 
-    repo = open_repo(Settings(artifacts_root=str(tmp_path), feature_repo=str(FEATURE_REPO)))
+    repo = open_repo(FeatureStoreConfig(source_dir=str(FEATURE_REPO), state=str(tmp_path / "features")))
     with pytest.raises(NotAppliedError, match="tinyworld features apply"):
         materialize(repo)
     frame = pd.DataFrame({"user_id": [1], "event_timestamp": [STAMPS[0]]})

@@ -1,4 +1,4 @@
-"""feature_store.yaml rendered from Settings: one per environment, valid for Feast, outside the source tree."""
+"""feature_store.yaml rendered from a FeatureStoreConfig: valid for Feast, outside the source tree."""
 
 from __future__ import annotations
 
@@ -8,64 +8,90 @@ import pytest
 import yaml
 from feast.repo_config import load_repo_config
 
+from components.features.config import FeatureStoreConfig
 from components.features.errors import DefinitionsError, UnknownEntityError
 from components.features.repo import (
     FEATURE_STORE_YAML,
+    default_workdir,
     load_definitions,
     open_repo,
     redis_connection_string,
     render_config,
 )
+from components.storage import StorageOptions
 from tests.unit.components.features.conftest import FEATURE_REPO
-from tinyworld.settings import Settings
+
+CLUSTER = FeatureStoreConfig(
+    source_dir=str(FEATURE_REPO),
+    state="s3://tinyworld/artifacts/features",
+    online_store="redis",
+    redis_url="redis://redis-master.tinyworld.svc.cluster.local:6379/0",
+    offline_store="spark",
+    spark_master="k8s://https://kubernetes.default.svc:443",
+)
+"""A cluster's feature store: state in the object store, Redis online, Spark offline."""
+
+MINIO = StorageOptions(s3_endpoint_url="http://minio:9000", s3_region="eu-central-1", s3_access_key_id="key")
 
 
-def local(tmp_path: Path) -> Settings:
-    """The local environment with its artifacts in ``tmp_path``."""
-    return Settings.from_environment("local").model_copy(
-        update={"artifacts_root": str(tmp_path / "artifacts"), "feature_repo": str(FEATURE_REPO)}
-    )
+def local(tmp_path: Path) -> FeatureStoreConfig:
+    """The default (local) feature store with its state in ``tmp_path``."""
+    return FeatureStoreConfig(source_dir=str(FEATURE_REPO), state=str(tmp_path / "features"))
 
 
-def test_local_renders_sqlite_and_files_under_the_artifacts(tmp_path: Path) -> None:
-    """Locally the registry and SQLite online store live under <artifacts_root>/features, absolute."""
+def test_local_renders_sqlite_and_files_under_the_state_folder(tmp_path: Path) -> None:
+    """Locally the registry and SQLite online store live in the state folder, absolute; the yaml goes there too."""
     repo = open_repo(local(tmp_path))
-    state = (tmp_path / "artifacts" / "features").resolve()
+    state = (tmp_path / "features").resolve()
     assert repo.workdir == state and repo.yaml_path == state / FEATURE_STORE_YAML
     assert repo.config["online_store"] == {"type": "sqlite", "path": f"{state}/online_store.db"}
     assert repo.config["registry"]["path"] == f"{state}/registry.db"
     assert repo.offline_store == "file" and repo.online_store_path == state / "online_store.db"
     assert not str(repo.workdir).startswith(str(FEATURE_REPO))
     assert repo.ui_command().startswith(f"feast -c {state} ui")
+    assert repo.definitions.project == "tinyworld" and not repo.registry_exists()
 
 
-@pytest.mark.parametrize("name", ["kind", "hetzner"])
-def test_clusters_render_redis_and_spark_over_the_object_store(name: str) -> None:
-    """In a cluster: Redis from redis_url, Spark on the environment's master, the registry in the object store."""
-    settings = Settings.from_environment(name)
-    config = render_config(settings, "tinyworld", "s3://tinyworld/artifacts/features")
+def test_a_cluster_renders_redis_and_spark_over_the_object_store() -> None:
+    """Redis from redis_url, Spark on the config's master with the storage's endpoint, the registry in the bucket."""
+    config = render_config(CLUSTER, "tinyworld", MINIO)
     assert config["online_store"] == {
         "type": "redis",
         "connection_string": "redis-master.tinyworld.svc.cluster.local:6379,db=0",
     }
     assert config["offline_store"]["type"] == "spark"
     conf = config["offline_store"]["spark_conf"]
-    assert conf["spark.master"] == settings.spark_master
-    assert conf["spark.hadoop.fs.s3a.endpoint"] == settings.s3_endpoint_url
+    assert conf["spark.master"] == CLUSTER.spark_master
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
+    assert conf["spark.hadoop.fs.s3a.endpoint.region"] == "eu-central-1"
+    assert not any("key" in name for name in conf), "credentials are never written to feature_store.yaml"
     assert config["registry"]["path"] == "s3://tinyworld/artifacts/features/registry.db"
 
 
-@pytest.mark.parametrize("name", ["local", "kind", "hetzner"])
-def test_every_environment_renders_a_config_feast_accepts(name: str, tmp_path: Path) -> None:
-    """Feast's own loader parses each rendered feature_store.yaml (online and offline store types resolved)."""
-    settings = Settings.from_environment(name).model_copy(update={"feature_repo": str(FEATURE_REPO)})
-    if name == "local":
-        settings = local(tmp_path)
-    repo = open_repo(settings, workdir=tmp_path / "work")
-    config = load_repo_config(repo.workdir, repo.yaml_path)
-    assert config.project == "tinyworld"
-    assert config.online_store.type == ("sqlite" if name == "local" else "redis")
-    assert config.offline_store.type == ("file" if name == "local" else "spark")
+@pytest.mark.parametrize("remote", [False, True])
+def test_every_config_renders_a_file_feast_accepts(remote: bool, tmp_path: Path) -> None:
+    """Feast's own loader parses the rendered feature_store.yaml (online and offline store types resolved)."""
+    config = CLUSTER if remote else local(tmp_path)
+    repo = open_repo(config, storage=MINIO, workdir=tmp_path / "work")
+    loaded = load_repo_config(repo.workdir, repo.yaml_path)
+    assert loaded.project == "tinyworld"
+    assert loaded.online_store.type == ("redis" if remote else "sqlite")
+    assert loaded.offline_store.type == ("spark" if remote else "file")
+    assert repo.storage == MINIO
+
+
+def test_a_remote_state_renders_into_a_local_folder_named_after_it(tmp_path: Path) -> None:
+    """The yaml of state in an object store goes to a local folder per state URL (s3a:// and s3:// alike)."""
+    named = default_workdir("s3a://tinyworld/artifacts/features/")
+    assert named == Path("data/features/s3_tinyworld_artifacts_features")
+    assert named == default_workdir("s3://tinyworld/artifacts/features")
+    assert default_workdir(str(tmp_path / "x")) == tmp_path / "x"
+
+
+def test_the_project_can_be_overridden(tmp_path: Path) -> None:
+    """A config's project replaces the definitions' PROJECT (two environments sharing one registry or Redis)."""
+    repo = open_repo(local(tmp_path).model_copy(update={"project": "staging"}))
+    assert repo.definitions.project == "staging" and repo.config["project"] == "staging"
 
 
 def test_rendering_is_idempotent(tmp_path: Path) -> None:
@@ -78,12 +104,6 @@ def test_rendering_is_idempotent(tmp_path: Path) -> None:
     assert text.startswith("# Rendered by") and yaml.safe_load(text) == first.config
 
 
-def test_sqlite_needs_a_local_state_directory() -> None:
-    """The SQLite online store cannot live in an object store."""
-    with pytest.raises(ValueError, match="local state directory"):
-        render_config(Settings(), "tinyworld", "s3://bucket/features")
-
-
 def test_redis_urls_become_feast_connection_strings() -> None:
     """Host, port, database, credentials and TLS carry over; other schemes are refused."""
     assert redis_connection_string("redis://r:6380/2") == "r:6380,db=2"
@@ -91,6 +111,8 @@ def test_redis_urls_become_feast_connection_strings() -> None:
     assert redis_connection_string("rediss://app:s%40cret@r/1") == "r:6379,db=1,username=app,password=s@cret,ssl=true"
     with pytest.raises(ValueError, match="redis://host:port/db"):
         redis_connection_string("http://r:6379")
+    with pytest.raises(ValueError, match=r"redis://host:port/db, not 'redis://:\*\*\*@r/zero'"):
+        redis_connection_string("redis://:secret@r/zero")  # the password never reaches a message
 
 
 def test_definitions_errors_say_what_is_missing(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import 
 from components.etl.tables import BY_NAME, CREATOR_FEATURES, ITEM_FEATURES, USER_FEATURES
 from components.features.repo import load_definitions
 from components.features.views import NON_FEATURE_COLUMNS, ViewSpec, feast_dtype, spark_uri, table_uri
+from components.storage import StorageOptions
 from tests.unit.components.features.conftest import FEATURE_REPO
 
 FEATURE_TABLES = [t for t in BY_NAME.values() if t.group == "features"]
@@ -59,6 +60,8 @@ def test_sources_follow_the_offline_store() -> None:
     spec = ViewSpec(CREATOR_FEATURES, creator, timedelta(days=2))
     local = spec.source("/data/etl/", "file")
     assert isinstance(local, FileSource) and local.path == "/data/etl/creator_features"
+    minio = spec.source("s3://tinyworld/etl", "file", storage=StorageOptions(s3_endpoint_url="http://minio:9000"))
+    assert isinstance(minio, FileSource) and minio.file_options.s3_endpoint_override == "http://minio:9000"
     assert local.timestamp_field == "event_timestamp"
     remote = spec.source("s3://tinyworld/etl", "spark")
     assert isinstance(remote, SparkSource) and remote.path == "s3a://tinyworld/etl/creator_features"

@@ -14,9 +14,8 @@ import pytest
 
 from components.ingest import LakeWriter
 from components.ingest.columnar import events_table, from_ipc, to_ipc
-from components.ingest.lake import split_by_hour
-from components.lake import resolve_root
-from simnet.protocol import EVENT_SCHEMA, Event, EventType, events_to_table, table_to_events
+from components.storage import StorageOptions
+from simnet.protocol import EVENT_SCHEMA, Event, EventType, events_to_table, lake_partitions, table_to_events
 
 EventFactory = Callable[..., dict[str, Any]]
 
@@ -86,7 +85,7 @@ def test_empty_table_writes_nothing(tmp_path: Path) -> None:
     """No rows, no files (and no empty partition folders)."""
     assert LakeWriter(str(tmp_path / "lake")).write(EVENT_SCHEMA.empty_table(), "f") == []
     assert not (tmp_path / "lake").exists()
-    assert split_by_hour(EVENT_SCHEMA.empty_table()) == []
+    assert lake_partitions(EVENT_SCHEMA.empty_table()) == []
 
 
 def test_object_store_url(make_event: EventFactory) -> None:
@@ -110,10 +109,11 @@ def test_object_store_url(make_event: EventFactory) -> None:
         ("relative/lake", None, pafs.LocalFileSystem, str(Path("relative/lake").resolve())),
         ("file:///tmp/lake/", None, pafs.LocalFileSystem, "/tmp/lake"),
         ("s3://bucket/lake", "http://127.0.0.1:9000", pafs.S3FileSystem, "bucket/lake"),
+        ("s3a://bucket/lake/", "http://127.0.0.1:9000", pafs.S3FileSystem, "bucket/lake"),
     ],
 )
-def test_resolve_root(root: str, endpoint: str | None, kind: type, base: str) -> None:
-    """Paths, file:// URLs and s3:// with a MinIO endpoint resolve to the right filesystem."""
-    fs, resolved = resolve_root(root, endpoint)
-    assert isinstance(fs, kind)
-    assert resolved == base
+def test_writer_resolves_its_root(root: str, endpoint: str | None, kind: type, base: str) -> None:
+    """Paths, file:// URLs and s3:// (or s3a://) with a MinIO endpoint open the right filesystem."""
+    writer = LakeWriter(root, storage=StorageOptions(s3_endpoint_url=endpoint))
+    assert isinstance(writer.fs, kind)
+    assert writer.base == base

@@ -1,4 +1,4 @@
-"""`tinyworld registry`: register, list, show, promote (gated by the recorded decision), clean errors."""
+"""`tinyworld registry`: register, list, show, promote (gated by the recorded decision), retire, decide, errors."""
 
 from __future__ import annotations
 
@@ -53,15 +53,16 @@ def test_register_list_show_promote(model_dir: Path, tmp_path: Path) -> None:
     assert "registered recsys version 1" in first.stdout
     second = runner.invoke(app, ["register", str(model_dir), "--name", "recsys", "--evaluation", evaluation, "--json"])
     assert json.loads(second.stdout)["version"] == 2
-    promoted = runner.invoke(app, ["promote", "recsys", "--version", "2"])
+    assert json.loads(second.stdout)["alias"] == "challenger"
+    promoted = runner.invoke(app, ["promote", "recsys", "--version", "2", "--reason", "by hand"])
     assert promoted.exit_code == 0, promoted.output
     assert "champion -> version 2 (was unset)" in promoted.stdout
     path = runner.invoke(app, ["show", "recsys", "--path"])
     assert path.stdout.strip().endswith("recsys/versions/2")
     models = runner.invoke(app, ["list", "--json"])
-    assert json.loads(models.stdout) == [{"name": "recsys", "versions": 2, "aliases": {"champion": 2}}]
+    assert json.loads(models.stdout) == [{"name": "recsys", "versions": 2, "aliases": {"champion": 2, "challenger": 2}}]
     versions = runner.invoke(app, ["list", "recsys"])
-    assert versions.exit_code == 0 and "ndcg_at_k 0.2500" in versions.stdout
+    assert versions.exit_code == 0 and "ndcg_at_k" in versions.stdout and "0.2500" in versions.stdout
     shown = runner.invoke(app, ["show", "recsys", "--version", "1", "--json"])
     assert json.loads(shown.stdout)["metrics"]["recall_at_k"] == 0.5
 
@@ -72,10 +73,35 @@ def test_promotion_refused_by_the_recorded_decision(model_dir: Path, tmp_path: P
     assert (
         runner.invoke(app, ["register", str(model_dir), "--name", "recsys", "--evaluation", evaluation]).exit_code == 0
     )
-    refused = runner.invoke(app, ["promote", "recsys", "--version", "1"])
+    refused = runner.invoke(app, ["promote", "recsys", "--version", "1", "--reason", "try"])
     assert refused.exit_code == 1 and "not cleared for promotion" in refused.output
-    forced = runner.invoke(app, ["promote", "recsys", "--version", "1", "--force", "--json"])
+    forced = runner.invoke(app, ["promote", "recsys", "--version", "1", "--reason", "hotfix", "--force", "--json"])
     assert forced.exit_code == 0 and json.loads(forced.stdout)["version"] == 1
+    history = json.loads(runner.invoke(app, ["history", "recsys", "--json"]).stdout)
+    assert history[-1]["forced"] is True and history[-1]["reason"].startswith("hotfix (forced")
+
+
+def test_retire_and_history(model_dir: Path, tmp_path: Path) -> None:
+    """retire removes the challenger with its reason; history shows every change; the champion cannot be retired."""
+    evaluation = str(_evaluation(tmp_path, promote=True))
+    runner.invoke(app, ["register", str(model_dir), "--name", "recsys", "--evaluation", evaluation])
+    retired = runner.invoke(app, ["retire", "recsys", "--reason", "lost the A/B test"])
+    assert retired.exit_code == 0 and "challenger retired (was version 1)" in retired.stdout
+    table = runner.invoke(app, ["history", "recsys"])
+    assert table.exit_code == 0 and "retire" in table.stdout and "lost the A/B" in table.stdout
+    refused = runner.invoke(app, ["retire", "recsys", "--alias", "champion", "--reason", "no"])
+    assert refused.exit_code == 2 and "cannot be retired" in refused.output
+
+
+def test_decide_promotes_the_first_model(model_dir: Path, tmp_path: Path) -> None:
+    """decide with no champion yet promotes the cleared challenger and prints the reason."""
+    evaluation = str(_evaluation(tmp_path, promote=True))
+    runner.invoke(app, ["register", str(model_dir), "--evaluation", evaluation])
+    result = runner.invoke(app, ["decide", "--experiments", str(tmp_path / "none"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decision"] == "promote"
+    shown = runner.invoke(app, ["show", "recommender", "--json"])
+    assert json.loads(shown.stdout)["aliases"] == ["challenger", "champion"]
 
 
 @pytest.mark.parametrize(
@@ -84,13 +110,16 @@ def test_promotion_refused_by_the_recorded_decision(model_dir: Path, tmp_path: P
         (["list", "nope"], "no model named 'nope'"),
         (["show", "recsys"], "no alias 'champion'"),
         (["show", "recsys", "--version", "7"], "no version 7"),
-        (["promote", "recsys", "--version", "7"], "no version 7"),
+        (["promote", "recsys", "--version", "7", "--reason", "r"], "no version 7"),
+        (["promote", "recsys", "--version", "1", "--reason", " "], "a reason is required"),
+        (["retire", "recsys", "--reason", "r"], "no alias 'challenger'"),
+        (["decide", "--name", "recsys", "--experiments", "x", "--metric", "dwell"], "metric"),
         (["show", "recsys", "--version", "1", "--alias", "champion"], "not both"),
     ],
 )
 def test_bad_requests_exit_2_without_traceback(model_dir: Path, args: list[str], needle: str) -> None:
     """Unknown models, versions and aliases: exit 2 and one 'Error:' line."""
-    runner.invoke(app, ["register", str(model_dir), "--name", "recsys"])
+    runner.invoke(app, ["register", str(model_dir), "--name", "recsys", "--no-alias"])
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert "Error:" in result.output and needle in result.output and "Traceback" not in result.output

@@ -63,7 +63,7 @@ def test_champion_alias_and_lookup(tmp_path: Path) -> None:
     registry.set_alias("recsys", CHAMPION, "v2")
     assert registry.resolve("recsys", "champion") == 2 and registry.resolve("recsys", "2") == 2
     assert registry.show("recsys", 2).aliases == [CHAMPION]
-    assert [(h["version"], h["previous"]) for h in registry.alias_history("recsys")] == [(1, None), (2, 1)]
+    assert [(h.version, h.previous) for h in registry.alias_history("recsys")] == [(1, None), (2, 1)]
     registry.remove_alias("recsys", CHAMPION)
     with pytest.raises(RegistryError, match="no alias 'champion'"):
         registry.get("recsys")

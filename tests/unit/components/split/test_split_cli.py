@@ -55,7 +55,7 @@ def test_split_writes_train_test_and_summary(tmp_path: Path) -> None:
     assert len(train) + len(test) == 200 == summary["rows"]
     assert list(train.columns) == list(pd.read_parquet(source).columns)
     assert str(train["ts"].dtype) == "datetime64[ns, UTC]" or "UTC" in str(train["ts"].dtype)
-    assert summary["config"] == {"by": "random", "ratio": 0.75, "seed": 4}
+    assert summary["config"] == {"by": "random", "ratio": 0.75, "seed": 4, "test_day": None}
     assert summary["positive_rule"] == "label == 1"
     assert read_split_summary(str(out / "test.parquet")) == json.loads((out / SPLIT_FILE).read_text())
 

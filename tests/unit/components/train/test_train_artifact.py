@@ -50,3 +50,22 @@ def test_artifact_without_encoder_or_users() -> None:
     np.testing.assert_array_equal(art.score([5]), np.zeros((1, 2), np.float32))
     with pytest.raises(RuntimeError, match="encoder"):
         art.embed_items(np.zeros(1))  # type: ignore[arg-type]
+
+
+def test_round_trip_through_a_url(trained: ModelArtifact) -> None:
+    """save_model and load_model work on an object-store URL (memory:// here) as on a folder."""
+    import uuid
+
+    import fsspec
+
+    url = f"memory://model-{uuid.uuid4().hex}"
+    try:
+        assert save_model(trained, url) == url
+        loaded = load_model(url)
+        np.testing.assert_array_equal(loaded.item_ids, trained.item_ids)
+        np.testing.assert_array_equal(loaded.user_vectors, trained.user_vectors)
+        assert loaded.item_encoder is not None and loaded.version == trained.version
+    finally:
+        fsspec.filesystem("memory").rm(fsspec.core.strip_protocol(url), recursive=True)
+    with pytest.raises(FileNotFoundError, match="no model at memory://"):
+        load_model(url)

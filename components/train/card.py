@@ -1,0 +1,68 @@
+"""The model card: what a person (and the registry) reads to know where a model came from.
+
+Training writes ``metadata.json`` (version, data window, rows, features, parameters, code
+version); the train step adds the lineage chain (lake window -> ETL -> split -> training) to it
+and renders ``card.md`` beside it. The registry copies both with the model.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.step import Lineage
+from components.storage import Root
+
+CARD_FILE = "card.md"
+METADATA_FILE = "metadata.json"
+
+
+def _window(lineage: Lineage) -> str:
+    chain = [lineage, *lineage.upstream]
+    for entry in chain:
+        if entry.window is not None:
+            return f"{entry.window.start} .. {entry.window.end} (from step {entry.step})"
+    return "unknown"
+
+
+def render_card(metadata: dict[str, Any], lineage: Lineage) -> str:
+    """The card's Markdown: identity, data, features, training, lineage."""
+    rows = metadata.get("rows", {})
+    window = metadata.get("data_window", {})
+    features = metadata.get("features", {})
+    train = metadata.get("train", {})
+    lines = [
+        f"# Model {metadata.get('version', '?')}",
+        "",
+        f"- family: {metadata.get('model', '?')}",
+        f"- code version: {lineage.code_version}",
+        f"- created: {metadata.get('created_at', '?')}",
+        f"- event window (lake): {_window(lineage)}",
+        f"- interactions seen: {window.get('min_ts', '?')} .. {window.get('max_ts', '?')}",
+        f"- rows: {rows.get('interactions', '?')} interactions, {rows.get('positives', '?')} positives, "
+        f"{rows.get('users', '?')} users, {rows.get('items', '?')} items",
+        f"- user features: {', '.join(features.get('user', [])) or '-'}",
+        f"- item features: {', '.join(features.get('item', [])) or '-'}",
+        f"- training: {train.get('seconds', '?')} s, {train.get('world_size', '?')} process(es) on "
+        f"{train.get('device', '?')}",
+        "",
+        "## Lineage",
+        "",
+        "| step | window | inputs | code |",
+        "|---|---|---|---|",
+    ]
+    for entry in [*reversed(lineage.upstream), lineage]:
+        span = f"{entry.window.start} .. {entry.window.end}" if entry.window else ""
+        inputs = ", ".join(f"{role}: {where}" for role, where in entry.inputs.items())
+        lines.append(f"| {entry.step} | {span} | {inputs} | {entry.code_version} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_card(model: Root, lineage: Lineage) -> dict[str, Any]:
+    """Add ``lineage`` to the model's ``metadata.json`` and write ``card.md``; return the metadata."""
+    meta_root = model.join(METADATA_FILE)
+    metadata: dict[str, Any] = json.loads(meta_root.read_text())
+    metadata["lineage"] = lineage.model_dump(mode="json")
+    meta_root.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str))
+    model.join(CARD_FILE).write_text(render_card(metadata, lineage))
+    return metadata

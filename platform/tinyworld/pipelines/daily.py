@@ -1,0 +1,32 @@
+"""The ``daily`` pipeline: what the platform learns every night.
+
+etl -> validate (a failed suite stops the run) -> features -> split -> train -> evaluate against
+the champion -> if it passes: register the candidate as ``challenger``.
+"""
+
+# No `from __future__ import annotations`: KFP reads the parameters' annotations as types.
+from kfp import dsl
+
+from tinyworld.pipelines import components
+
+
+@dsl.pipeline(
+    name="daily",
+    description="TinyWorld's nightly run: ETL, data-quality gate, features, split, training, "
+    "offline evaluation against the champion and, when it passes, registration as challenger.",
+)
+def daily(day: str = "", env: str = "local", options: str = "") -> None:
+    """``day``: the UTC day to learn from (YYYY-MM-DD; empty: yesterday). ``env``: the environment.
+    ``options``: NightlyOptions as JSON (history days, training config, processes, offline gate;
+    empty: the defaults)."""
+    etl = components.etl(env=env, day=day, options=options).set_display_name("etl")
+    gate = components.validate(env=env, etl=etl.output).set_display_name("validate")
+    store = components.features(env=env, etl=etl.output).after(gate).set_display_name("features")
+    halves = components.split(env=env, etl=etl.output).after(gate).set_display_name("split")
+    model = components.train(env=env, etl=etl.output, split=halves.output, options=options).after(store)
+    model.set_display_name("train")
+    verdict = components.evaluate(env=env, train=model.output, split=halves.output, options=options)
+    verdict.set_display_name("evaluate")
+    gate = components.passed(evaluate=verdict.output).set_display_name("passed")
+    with dsl.If(gate.output == True, name="passed-offline"):  # noqa: E712  (a KFP condition, not Python)
+        components.register(env=env, train=model.output, evaluate=verdict.output).set_display_name("register")

@@ -1,0 +1,229 @@
+"""From an environment's settings to each step's parameters: the one place that wires the steps.
+
+Every consumer (the CLI, the Kubeflow components, the closed loop, the benchmarks) builds a
+step's parameters here, so the roots, the nightly layout and the defaults are decided once.
+The nightly layout under ``artifacts_root``::
+
+    nightly/dt=YYYY-MM-DD/etl/<table>/          the ETL's tables for the night's window
+    nightly/dt=YYYY-MM-DD/validation/           report.html, results.json
+    nightly/dt=YYYY-MM-DD/split/                train.parquet, test.parquet, split.json
+    nightly/dt=YYYY-MM-DD/model/                the candidate model and its card
+    nightly/dt=YYYY-MM-DD/evaluation.json       the offline evaluation
+    nightly/dt=YYYY-MM-DD/experiment/           the day's A/B outcome (the promote pipeline's ETL)
+    validation/state.json                       row counts carried from night to night
+    features/                                   Feast's registry (and SQLite online store)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from components.etl.job import EtlOptions
+from components.etl.step import EtlParams, EtlStepResult
+from components.evaluate.promotion import PromotionConfig
+from components.evaluate.step import EvaluateParams, EvaluateResult
+from components.features.config import FeatureStoreConfig
+from components.features.step import FeaturesParams
+from components.registry.step import PromoteParams, RegisterParams
+from components.split.splitters import SplitConfig
+from components.split.step import SplitParams, SplitResult
+from components.step import Progress, StepIO, Window
+from components.storage import Root, resolve
+from components.train.config import TrainConfig
+from components.train.step import TrainParams, TrainResult
+from components.validate.step import ValidateParams
+from tinyworld.settings import Settings
+
+NIGHTLY_DIR = "nightly"
+VALIDATION_STATE = "validation/state.json"
+FEATURES_DIR = "features"
+
+
+class NightlyOptions(BaseModel):
+    """The knobs of one night that are not the environment's: history, model and processes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # days of events the night's ETL reports (the night's day included); training sees all but the last
+    history_days: int = Field(7, ge=2, le=90)
+    train: TrainConfig = Field(default_factory=TrainConfig)  # the model's hyper-parameters
+    nproc: int = Field(1, ge=1, le=64)  # training processes (torchrun above 1)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # the offline gate to challenger
+
+
+def io(settings: Settings, progress: Progress | None = None) -> StepIO:
+    """The I/O context every step of this environment runs with."""
+    return StepIO(storage=settings.storage(), progress=progress) if progress else StepIO(settings.storage())
+
+
+def artifacts(settings: Settings) -> Root:
+    """The environment's artifacts root."""
+    return resolve(settings.artifacts_root, settings.storage())
+
+
+@dataclass(frozen=True)
+class Night:
+    """Where one night's outputs live (the module doc's layout)."""
+
+    root: Root  # <artifacts_root>/nightly/dt=<day>
+    day: date
+
+    @classmethod
+    def of(cls, settings: Settings, day: date) -> Night:
+        return cls(artifacts(settings).join(NIGHTLY_DIR, f"dt={day.isoformat()}"), day)
+
+    @property
+    def etl(self) -> str:
+        return self.root.join("etl").url
+
+    @property
+    def validation(self) -> str:
+        return self.root.join("validation").url
+
+    @property
+    def split(self) -> str:
+        return self.root.join("split").url
+
+    @property
+    def model(self) -> str:
+        return self.root.join("model").url
+
+    @property
+    def evaluation(self) -> str:
+        return self.root.join("evaluation.json").url
+
+    @property
+    def experiment(self) -> str:
+        return self.root.join("experiment").url
+
+
+def etl(settings: Settings, day: date, options: NightlyOptions | None = None) -> EtlParams:
+    """The night's ETL: the ``history_days`` days that end on ``day``."""
+    history = (options or NightlyOptions()).history_days
+    return EtlParams(
+        lake=settings.lake_root,
+        out=Night.of(settings, day).etl,
+        start=day - timedelta(days=history - 1),
+        end=day,
+        spark_master=settings.spark_master,
+    )
+
+
+def validate(settings: Settings, etl_result: EtlStepResult) -> ValidateParams:
+    """The gate over the night's raw events (its last day) and every table the ETL wrote."""
+    window = etl_result.lineage.window
+    assert window is not None  # the ETL always records its window
+    return ValidateParams(
+        report=Night.of(settings, window.end).validation,
+        lake=etl_result.lineage.inputs["lake"],
+        window=Window(start=window.end, end=window.end),
+        etl_out=etl_result.out,
+        tables_end=window.end,
+        state=artifacts(settings).join(VALIDATION_STATE).url,
+    )
+
+
+def feature_store(settings: Settings) -> FeatureStoreConfig:
+    """The feature store of an environment: state under ``<artifacts_root>/features``, its stores and Spark.
+
+    The offline store follows where the ETL writes (under ``artifacts_root``): Dask reads local
+    Parquet, Spark reads an object store. Raises ValueError for settings the store cannot use.
+    """
+    return FeatureStoreConfig(
+        source_dir=settings.feature_repo,
+        state=artifacts(settings).join(FEATURES_DIR).url,
+        online_store=settings.online_store,
+        redis_url=settings.redis_url,
+        offline_store="file" if artifacts(settings).is_local else "spark",
+        spark_master=settings.spark_master,
+    )
+
+
+def features(settings: Settings, etl_result: EtlStepResult) -> FeaturesParams:
+    """Apply the definitions over the night's tables and materialise up to their newest row."""
+    return FeaturesParams(etl_out=etl_result.out, store=feature_store(settings))
+
+
+def split(settings: Settings, etl_result: EtlStepResult) -> SplitParams:
+    """A date split of the night's interactions: the days before the night's day train, the day tests."""
+    window = etl_result.lineage.window
+    assert window is not None
+    return SplitParams(
+        interactions=etl_result.table("interactions"),
+        out=Night.of(settings, window.end).split,
+        config=SplitConfig(by="date", test_day=window.end),
+    )
+
+
+def train(
+    settings: Settings, etl_result: EtlStepResult, split_result: SplitResult, options: NightlyOptions | None = None
+) -> TrainParams:
+    """Train on the split's train half with the ETL's item content; the card carries both lineages."""
+    options = options or NightlyOptions()
+    window = etl_result.lineage.window
+    assert window is not None
+    return TrainParams(
+        interactions=split_result.train,
+        out=Night.of(settings, window.end).model,
+        items=etl_result.table("item_features"),
+        users=etl_result.table("user_features"),
+        config=options.train,
+        nproc=options.nproc,
+        upstream=[split_result.lineage, etl_result.lineage],
+    )
+
+
+def evaluate(
+    settings: Settings, train_result: TrainResult, split_result: SplitResult, options: NightlyOptions | None = None
+) -> EvaluateParams:
+    """Judge the candidate on the split's test day against popularity and the registry's champion."""
+    day = split_result.summary.config.test_day
+    assert day is not None  # the nightly split is a date split
+    return EvaluateParams(
+        model=train_result.model,
+        train=split_result.train,
+        test=split_result.test,
+        report=Night.of(settings, day).evaluation,
+        registry=settings.registry_root,
+        promotion=(options or NightlyOptions()).promotion,
+        upstream=[train_result.lineage],
+    )
+
+
+def register(settings: Settings, train_result: TrainResult, evaluate_result: EvaluateResult) -> RegisterParams:
+    """Register the night's candidate with its evaluation and point the challenger alias at it."""
+    return RegisterParams(
+        registry_root=settings.registry_root, model=train_result.model, evaluation=evaluate_result.report
+    )
+
+
+def experiments(settings: Settings, day: date) -> EtlParams:
+    """The ETL of one day's A/B outcome only (the ``experiments`` table), for the promote pipeline."""
+    return EtlParams(
+        lake=settings.lake_root,
+        out=Night.of(settings, day).experiment,
+        start=day,
+        end=day,
+        spark_master=settings.spark_master,
+        options=EtlOptions(tables=("experiments",)),
+    )
+
+
+def promote(settings: Settings, experiment: EtlStepResult) -> PromoteParams:
+    """Judge the challenger on the day's experiment, against the registry's champion."""
+    return PromoteParams(
+        registry_root=settings.registry_root,
+        experiments=experiment.table("experiments"),
+        window=experiment.lineage.window,
+    )
+
+
+def kfp_root(settings: Settings) -> Path:
+    """Where kfp.local keeps its run folders: under a local artifacts root, else in the temporary folder."""
+    root = artifacts(settings)
+    return Path(root.path if root.is_local else tempfile.gettempdir()) / "kfp"

@@ -1,0 +1,43 @@
+"""The compiled pipelines: checked in, current, and wired as the design says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tinyworld.pipelines.compile import COMPILED_DIR, PIPELINES, drift
+from tinyworld.pipelines.image import IMAGE
+
+
+def test_checked_in_yaml_matches_a_fresh_compilation() -> None:
+    """`make pipelines` output is committed: a fresh compilation gives the same files."""
+    assert drift() == []
+
+
+def test_drift_names_a_stale_file(tmp_path: Path) -> None:
+    """A changed or missing file is reported by name."""
+    (tmp_path / "daily.yaml").write_text("stale\n")
+    assert drift(tmp_path) == ["daily", "promote"]
+
+
+def _spec(name: str) -> dict:
+    return yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text())
+
+
+def test_every_component_runs_in_the_one_image() -> None:
+    """Every executor of every pipeline uses the image named in tinyworld.pipelines.image."""
+    for name in PIPELINES:
+        executors = _spec(name)["deploymentSpec"]["executors"]
+        assert {e["container"]["image"] for e in executors.values()} == {IMAGE}
+
+
+def test_daily_order_and_condition() -> None:
+    """daily: validate after etl; features and split after validate; register only under the condition."""
+    dag = _spec("daily")["root"]["dag"]["tasks"]
+    assert dag["validate"]["dependentTasks"] == ["etl"]
+    assert "validate" in dag["features"]["dependentTasks"] and "validate" in dag["split"]["dependentTasks"]
+    assert set(dag["train"]["dependentTasks"]) == {"etl", "features", "split"}
+    assert "register" not in dag
+    condition = next(task for task in dag.values() if "triggerPolicy" in task)
+    assert "passed" in condition["triggerPolicy"]["condition"]

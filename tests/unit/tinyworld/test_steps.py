@@ -1,0 +1,75 @@
+"""The Settings -> step parameters mapping: the nightly layout, windows, and the date split."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from components.etl.step import EtlStepResult
+from components.step import Lineage, Window
+from tinyworld import steps
+from tinyworld.pipelines.tasks import night_of, options_of
+from tinyworld.settings import Settings
+
+DAY = date(2026, 1, 3)
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(artifacts_root=str(tmp_path / "a"), lake_root=str(tmp_path / "lake"))
+
+
+def _etl_result(settings: Settings, day: date) -> EtlStepResult:
+    params = steps.etl(settings, day, steps.NightlyOptions(history_days=3))
+    lineage = Lineage(step="etl", inputs={"lake": params.lake}, window=Window(start=params.start, end=params.end))
+    return EtlStepResult(out=params.out, events=10, rows={}, seconds={}, lineage=lineage)
+
+
+def test_the_nights_etl_ends_on_its_day_and_spans_the_history(tmp_path: Path) -> None:
+    """The ETL window is history_days long, ends on the night's day, and writes under nightly/dt=D."""
+    settings = _settings(tmp_path)
+    params = steps.etl(settings, DAY, steps.NightlyOptions(history_days=3))
+    assert (params.start, params.end) == (date(2026, 1, 1), DAY)
+    assert params.out == str(tmp_path / "a" / "nightly" / "dt=2026-01-03" / "etl")
+    assert params.spark_master == settings.spark_master
+
+
+def test_object_store_roots_stay_urls() -> None:
+    """An s3:// artifacts root yields s3:// step locations, never a local folder named 's3:'."""
+    settings = Settings(artifacts_root="s3://bucket/artifacts", s3_endpoint_url="http://127.0.0.1:9000")
+    assert steps.etl(settings, DAY).out == "s3://bucket/artifacts/nightly/dt=2026-01-03/etl"
+    assert steps.io(settings).storage.s3_endpoint_url == "http://127.0.0.1:9000"
+
+
+def test_validation_covers_the_nights_day_and_every_table(tmp_path: Path) -> None:
+    """The gate validates the raw events of the last day and the ETL's tables; state carries over nights."""
+    settings = _settings(tmp_path)
+    params = steps.validate(settings, _etl_result(settings, DAY))
+    assert params.window == Window(start=DAY, end=DAY)
+    assert params.etl_out is not None and params.etl_out.endswith("dt=2026-01-03/etl")
+    assert params.state == str(tmp_path / "a" / "validation" / "state.json")
+
+
+def test_split_is_a_date_split_on_the_nights_day(tmp_path: Path) -> None:
+    """Training sees the days before the night; the night's day is the test set."""
+    settings = _settings(tmp_path)
+    params = steps.split(settings, _etl_result(settings, DAY))
+    assert params.config.by == "date" and params.config.test_day == DAY
+    assert params.interactions.endswith("etl/interactions")
+
+
+def test_night_of_resolves_empty_to_yesterday_and_rejects_garbage() -> None:
+    """An empty day is yesterday (UTC); a malformed one is a clear error."""
+    assert night_of("2026-01-03") == DAY
+    assert night_of("") == datetime.now(UTC).date() - timedelta(days=1)
+    with pytest.raises(ValueError, match="not a date"):
+        night_of("03/01/2026")
+
+
+def test_nightly_options_from_json() -> None:
+    """Options travel as JSON; empty means the defaults, unknown keys are refused."""
+    assert options_of("") == steps.NightlyOptions()
+    assert options_of('{"history_days": 2}').history_days == 2
+    with pytest.raises(ValueError, match="extra"):
+        options_of('{"histroy_days": 2}')
