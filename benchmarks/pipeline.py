@@ -68,16 +68,14 @@ def run_direct(day: str, options: str) -> tuple[dict[str, float], float]:
 
 def run_kfp(day: str, options: str, pipeline_root: Path) -> tuple[dict[str, float], float]:
     """The pipeline under kfp.local; returns each step's own seconds (from its result) and the total."""
-    from tinyworld.pipelines.local import run_local
+    from tinyworld.pipelines.local import run_local, task_output
 
     total = run_local("daily", {"day": day, "env": "local", "options": options}, pipeline_root)
     seconds: dict[str, float] = {}
     for task in TASKS:
-        outputs = sorted(pipeline_root.glob(f"daily-*/{task}/Output")) + sorted(
-            pipeline_root.glob(f"daily-*/{task}/result")
-        )
-        if outputs:
-            seconds[task] = float(json.loads(outputs[-1].read_text())["lineage"]["seconds"])
+        output = task_output(pipeline_root, "daily", task)
+        if output is not None:
+            seconds[task] = float(json.loads(output)["lineage"]["seconds"])
     return seconds, total
 
 

@@ -17,12 +17,22 @@ CARD_FILE = "card.md"
 METADATA_FILE = "metadata.json"
 
 
+def _chain(lineage: Lineage) -> list[Lineage]:
+    """Every entry of the lineage, depth first: the step, then what it read, and so on."""
+    return [lineage, *(entry for upstream in lineage.upstream for entry in _chain(upstream))]
+
+
 def _window(lineage: Lineage) -> str:
-    chain = [lineage, *lineage.upstream]
-    for entry in chain:
-        if entry.window is not None:
-            return f"{entry.window.start} .. {entry.window.end} (from step {entry.step})"
-    return "unknown"
+    """The lake's days the model learned from: the ETL's window, else the first window recorded."""
+    chain = _chain(lineage)
+    found = next((e for e in chain if e.step == "etl" and e.window), None) or next((e for e in chain if e.window), None)
+    if found is None or found.window is None:
+        return "unknown"
+    return f"{found.window.start} .. {found.window.end} (step {found.step})"
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, int | float) else "?"
 
 
 def render_card(metadata: dict[str, Any], lineage: Lineage) -> str:
@@ -43,7 +53,7 @@ def render_card(metadata: dict[str, Any], lineage: Lineage) -> str:
         f"{rows.get('users', '?')} users, {rows.get('items', '?')} items",
         f"- user features: {', '.join(features.get('user', [])) or '-'}",
         f"- item features: {', '.join(features.get('item', [])) or '-'}",
-        f"- training: {train.get('seconds', '?')} s, {train.get('world_size', '?')} process(es) on "
+        f"- training: {_seconds(train.get('seconds'))} s, {train.get('world_size', '?')} process(es) on "
         f"{train.get('device', '?')}",
         "",
         "## Lineage",
@@ -51,7 +61,7 @@ def render_card(metadata: dict[str, Any], lineage: Lineage) -> str:
         "| step | window | inputs | code |",
         "|---|---|---|---|",
     ]
-    for entry in [*reversed(lineage.upstream), lineage]:
+    for entry in reversed(_chain(lineage)):
         span = f"{entry.window.start} .. {entry.window.end}" if entry.window else ""
         inputs = ", ".join(f"{role}: {where}" for role, where in entry.inputs.items())
         lines.append(f"| {entry.step} | {span} | {inputs} | {entry.code_version} |")

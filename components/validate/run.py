@@ -167,11 +167,13 @@ def _validate_table(
     outcomes += run_suite(table_suite(table), frame, prepared, table.key, config.unexpected_sample)
     outcomes.append(check_unique(data, list(table.key), config.unexpected_sample))
 
-    previous = state.tables.get(table.name)
+    day_rows = _rows_of_day(data, table, end)
+    counted, label = (data.num_rows, None) if day_rows is None else (day_rows, f"day {end}")
+    previous = state.tables.get(day_key(table.name) if day_rows is not None else table.name)
     outcomes.append(
         check_row_count(
-            None,
-            data.num_rows,
+            label,
+            counted,
             ("the previous run", previous) if previous is not None else None,
             config.row_count_tolerance,
             config.min_rows,
@@ -183,12 +185,38 @@ def _validate_table(
         source=batch.source,
         rows=data.num_rows,
         rows_checked=len(positions),
-        row_counts={"rows": data.num_rows},
+        row_counts={"rows": data.num_rows} | ({DAY_ROWS: day_rows} if day_rows is not None else {}),
         seconds=round(time.perf_counter() - began, 3),
         outcomes=outcomes,
     )
     log.info("%s: %s, %s failed, %.1f s", result.name, _verdict(result), len(result.failed), result.seconds)
     return result
+
+
+DAY_ROWS = "day"
+"""The key of a table suite's ``row_counts`` holding the rows of the window's last day."""
+
+
+def day_key(table: str) -> str:
+    """The state's key for a table's rows of one day (a table's whole count is kept under its name)."""
+    return f"{table}@day"
+
+
+def _rows_of_day(data: pa.Table, table: Table, end: date | None) -> int | None:
+    """Rows dated ``end`` (by the table's date, else its first timestamp); None without either.
+
+    A window's tables grow with the window (a young lake, a longer run), so their volume is
+    bounded day by day: the last day's rows against the previous run's last day.
+    """
+    column = freshness_column(table)
+    if end is None or column is None or column.name not in data.column_names:
+        return None
+    values = data[column.name]
+    if pa.types.is_timestamp(values.type):
+        values = pc.cast(pc.floor_temporal(values, unit="day"), pa.date32())
+    elif not pa.types.is_date(values.type):
+        return None
+    return int(pc.sum(pc.equal(values, pa.scalar(end, pa.date32()))).as_py() or 0)
 
 
 def _with_lengths(data: pa.Table, table: Table) -> pa.Table:
@@ -234,6 +262,8 @@ def remember_counts(state: RowCountState, results: Iterable[SuiteResult], keep_d
             state.record_events({date.fromisoformat(d): n for d, n in result.row_counts.items() if n}, keep_days)
         elif result.name in BY_NAME:
             state.record_table(result.name, result.rows)
+            if DAY_ROWS in result.row_counts:
+                state.record_table(day_key(result.name), result.row_counts[DAY_ROWS])
     return state
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.commands.common import Env, configure_logging, fail, step_progress
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
 
 
 def _print(report: dict[str, Any]) -> None:
@@ -67,7 +67,7 @@ def evaluate(
     ] = None,
     device: Annotated[str | None, typer.Option(help="torch device for scoring: cpu or cuda. Default: cpu.")] = None,
     out: Annotated[str | None, typer.Option(help="Also write the JSON report to this file (or URL).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
+    as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
     """Rank the full catalogue for each TEST user (TRAIN positives excluded); report model, popularity, protocol."""

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from components.features.config import FeatureStoreConfig
 from tinyworld import steps
-from tinyworld.commands.common import Env, configure_logging, fail
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail
 from tinyworld.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ EndOption = Annotated[
     typer.Option(help="Materialise rows up to this UTC time (ISO). Default: the latest event_timestamp in the data."),
 ]
 EtlOutOption = Annotated[str, typer.Option(help="The ETL's output root (one folder per table): its `--out`.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
 ViewOption = Annotated[
     list[str] | None, typer.Option("--view", help="Only this feature view (repeatable). Default: all of them.")
 ]
@@ -105,7 +104,7 @@ def run_command(
     view: ViewOption = None,
     env: Env = "local",
     state: StateOption = None,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
 ) -> None:
     """The pipeline's features step: apply over ETL_OUT, then materialise every view (or those named)."""
     from components.features.step import FeaturesParams, run
@@ -143,7 +142,7 @@ def apply_command(
     etl_out: EtlOutOption,
     env: Env = "local",
     state: StateOption = None,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
 ) -> None:
     """Register the entities and feature views of feature_repo/ over the ETL tables under ETL_OUT."""
     from components.features.apply import apply
@@ -176,7 +175,7 @@ def materialize_command(
     view: ViewOption = None,
     env: Env = "local",
     state: StateOption = None,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
 ) -> None:
     """Copy each view's latest rows since its last run into the online store."""
     from components.features.errors import FeatureStoreError
@@ -225,7 +224,7 @@ def lookup_command(
     view: ViewOption = None,
     env: Env = "local",
     state: StateOption = None,
-    as_json: JsonOption = False,
+    as_json: AsJson = False,
 ) -> None:
     """Read the online features of ENTITY for IDS, as the recommender does."""
     from components.features.errors import FeatureStoreError

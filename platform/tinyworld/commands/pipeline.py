@@ -116,6 +116,8 @@ def run(
         raise fail(f"{type(error).__name__}: {error}", code=1) from None
     if name == "daily":
         _print_outcome(settings, when)
+    elif not direct:
+        _print_decision(steps.kfp_root(settings))
 
 
 def _options(path: Path | None, history_days: int | None) -> str:
@@ -175,6 +177,17 @@ def _print_outcome(settings: Settings, day: str) -> None:
     decision = report.get("promotion") or {}
     verdict = "passed" if decision.get("promote") else "rejected"
     typer.echo(f"offline evaluation {verdict}: {decision.get('reason', '')}")
+
+
+def _print_decision(pipeline_root: Path) -> None:
+    """What the promote pipeline decided, and why."""
+    from components.registry.step import PromoteResult
+    from tinyworld.pipelines.local import task_output
+
+    output = task_output(pipeline_root, "promote", "promote")
+    if output is not None:
+        result = PromoteResult.model_validate_json(output)
+        typer.echo(result.reason)
 
 
 @app.command("upload")

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from tinyworld.commands.common import Env, configure_logging, fail
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail
 
 
 def split(
@@ -32,7 +32,7 @@ def split(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the random split. Default: 0.")] = None,
     test_day: Annotated[str | None, typer.Option(help="The test day of a date split (YYYY-MM-DD).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the split's summary as JSON.")] = False,
+    as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
     """Split INTERACTIONS into OUT/train.parquet and OUT/test.parquet (per user, or at a date)."""

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tinyworld.commands.common import Env, configure_logging, fail, step_progress
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -51,7 +51,7 @@ def train(
     seed: Annotated[int | None, typer.Option(help="Seed for weights, shuffling and dropout.")] = None,
     nproc: Annotated[int | None, typer.Option(help="Processes; above 1 launches torchrun (DDP). Default: 1.")] = None,
     env: Env = "local",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Train the two-tower retrieval model on an interactions table and save it under OUT."""
     from components.train.config import TrainConfig

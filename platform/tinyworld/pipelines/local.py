@@ -7,8 +7,10 @@ outputs (the tasks' small JSON results) go under ``pipeline_root``.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import warnings
 from pathlib import Path
 
 from tinyworld.pipelines.compile import pipeline
@@ -32,10 +34,24 @@ def run_local(name: str, arguments: dict[str, str], pipeline_root: Path) -> floa
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
     started = time.perf_counter()
     try:
-        function(**arguments)
+        with warnings.catch_warnings():
+            # the tasks name the platform's image, and this interpreter is what that image holds
+            warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
+            function(**arguments)
     except RuntimeError as error:
         raise PipelineFailed(_plain(str(error))) from None
     return round(time.perf_counter() - started, 3)
+
+
+def task_output(pipeline_root: Path, name: str, task: str) -> str | None:
+    """The single output of ``task`` in the latest kfp.local run of pipeline ``name``, if any."""
+    runs = sorted(pipeline_root.glob(f"{name}-*"), key=lambda run: run.stat().st_mtime)
+    for run in reversed(runs):
+        written = run / task / "executor_output.json"
+        if written.is_file():
+            value = json.loads(written.read_text(encoding="utf-8")).get("parameterValues", {}).get("Output")
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _plain(text: str) -> str:

@@ -83,6 +83,8 @@ def test_nights_register_promote_and_compare_with_the_champion(lake: Path, tmp_p
     promoted = tinyworld(env, "pipeline", "run", "promote", "--date", NIGHT2)
     assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]
     assert registry.aliases("recommender")["champion"] == first.version
+    assert promoted.stdout.strip().splitlines()[-1].startswith("promote")  # the decision and its reason
+    assert registry.alias_history("recommender")[-1].reason
 
     night3 = tinyworld(env, "pipeline", "run", "daily", "--date", NIGHT3, "--options", str(options))
     assert night3.returncode == 0, night3.stdout[-3000:] + night3.stderr[-3000:]

@@ -11,7 +11,7 @@ import pytest
 from components.etl.tables import BY_NAME, TABLES
 from components.validate.read import ValidationInputError
 from components.validate.results import Outcome, SuiteResult
-from components.validate.run import validate_tables
+from components.validate.run import remember_counts, validate_tables
 from components.validate.state import RowCountState
 from tests.unit.components.validate.builders import END, etl_table, write_etl
 
@@ -40,9 +40,11 @@ def test_every_table_passes(valid: dict[str, SuiteResult]) -> None:
     for name, result in valid.items():
         assert result.success, (name, [o for o in result.outcomes if o.status == "failed"])
         skipped = {(o.expectation, o.column) for o in result.skipped}
-        expected = {("expect_table_row_count_to_be_between", None)}
-        if name in ("retention", "experiments"):  # no date or timestamp saying how recent they are
-            expected.add(("expect_column_max_to_be_between", None))
+        expected: set[tuple[str, str | None]]
+        if name in ("retention", "experiments"):  # no date or timestamp: whole-table count, no freshness
+            expected = {("expect_table_row_count_to_be_between", None), ("expect_column_max_to_be_between", None)}
+        else:  # the volume bound is on the rows of the window's last day
+            expected = {("expect_table_row_count_to_be_between", f"day {END}")}
         assert skipped == expected, (name, skipped)
 
 
@@ -116,11 +118,26 @@ def test_type_drift_and_missing_column_fail(tmp_path: Path) -> None:
 
 
 def test_row_count_bound_against_previous_run(etl_out: Path) -> None:
-    """A table far larger than the previous run's count fails; one within tolerance passes."""
-    state = RowCountState(tables={"dau": 1, "exposure": 5})
-    results = by_name(validate_tables(str(etl_out), ["dau", "exposure"], END, state=state))
-    assert not outcome(results["dau"], "expect_table_row_count_to_be_between", None).success
-    assert outcome(results["exposure"], "expect_table_row_count_to_be_between", None).success
+    """Dated tables: the last day's rows against the previous run's last day; others: the whole table."""
+    state = RowCountState(tables={"dau@day": 5, "exposure@day": 1, "retention": 1})
+    results = by_name(validate_tables(str(etl_out), ["dau", "exposure", "retention"], END, state=state))
+    assert not outcome(results["dau"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 5
+    assert outcome(results["exposure"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 1
+    assert not outcome(results["retention"], "expect_table_row_count_to_be_between", None).success  # 5 vs 1
+
+
+def test_a_growing_window_is_not_drift(etl_out: Path) -> None:
+    """A window that grew (a young lake) leaves the last day's volume alone: the bound passes."""
+    state = RowCountState(tables={"dau": 2, "dau@day": 1})  # the previous run saw 2 days, this one 5
+    [result] = validate_tables(str(etl_out), ["dau"], END, state=state)
+    assert result.success and result.row_counts == {"rows": 5, "day": 1}
+    assert remember_counts(RowCountState(), [result]).tables == {"dau": 5, "dau@day": 1}
+
+
+def test_without_an_end_the_whole_table_is_bounded(etl_out: Path) -> None:
+    """With no window end there is no last day: the whole table's count is compared."""
+    [result] = validate_tables(str(etl_out), ["dau"], state=RowCountState(tables={"dau": 1}))
+    assert not outcome(result, "expect_table_row_count_to_be_between", None).success
 
 
 def test_stale_tables_fail_freshness(etl_out: Path) -> None:
