@@ -18,17 +18,24 @@ task), both totals and ``ratio = kfp_s / direct_s``. Nothing asserts a time.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
-import time
-from datetime import date, timedelta
+import sys
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
-from rich.table import Table
+# Run as a script, this file's folder comes first on sys.path, where benchmarks/simnet.py would
+# shadow the simnet package: drop it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
 
 TASKS = ("etl", "validate", "features", "split", "train", "evaluate", "register")
 START = date(2026, 1, 1)
@@ -113,7 +120,8 @@ def main() -> None:
     use_roots(work / "direct", lake, args.master)
     direct_steps, direct_total = run_direct(day, options)
     use_roots(work / "kfp", lake, args.master)
-    kfp_steps, kfp_total = run_kfp(day, options, work / "kfp" / "root")
+    with contextlib.redirect_stdout(sys.stderr):  # kfp.local streams every task's log to stdout
+        kfp_steps, kfp_total = run_kfp(day, options, work / "kfp" / "root")
 
     figures = {
         "users": args.users,

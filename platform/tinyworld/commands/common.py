@@ -43,7 +43,25 @@ def configure_logging(env: str) -> Settings:
     """Set up logging at the environment's level; returns its settings."""
     settings = settings_for(env)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    quiet_libraries(settings.log_level)
     return settings
+
+
+CHATTY_LIBRARIES = ("great_expectations", "feast", "py4j")
+"""Libraries whose INFO lines (registry refreshes, GE's plugin scans) drown the platform's own."""
+
+
+def quiet_libraries(level: str) -> None:
+    """Raise the chatty libraries' loggers to WARNING, unless the environment asks for DEBUG.
+
+    Some of them set levels on their own child loggers at import, so every known child is
+    raised too; call it again after importing one of them.
+    """
+    if level == "DEBUG":
+        return
+    for name in [*CHATTY_LIBRARIES, *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in CHATTY_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextmanager

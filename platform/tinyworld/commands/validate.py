@@ -11,7 +11,6 @@ Great Expectations is imported only when a command runs, so ``tinyworld --help``
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -22,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components.validate.config import ValidateConfig
-from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, quiet_libraries, step_progress
 from tinyworld.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,22 +91,15 @@ def _config(tolerance: float | None, max_lag_hours: float | None, sample_rows: i
         raise fail(f"invalid options:\n{error}") from None
 
 
-def _quiet_great_expectations() -> None:
-    """Keep GE's INFO chatter (some of its loggers set their own level) out of the command's output."""
-    for name in ["great_expectations", *logging.root.manager.loggerDict]:
-        if name.split(".")[0] == "great_expectations":
-            logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def _gate(params_of: Callable[[], ValidateParams], settings: Settings, as_json: bool) -> None:
     """Run the validation step, print its verdict, exit 1 when a suite failed (2 for bad input)."""
-    _quiet_great_expectations()  # before the import, which logs, and after it, which sets levels
+    quiet_libraries(settings.log_level)  # before the import, which logs, and after it, which sets levels
     from components.validate.read import ValidationInputError
     from components.validate.state import StateError
     from components.validate.step import ValidationFailed, run
     from tinyworld import steps
 
-    _quiet_great_expectations()
+    quiet_libraries(settings.log_level)
     try:
         params = params_of()
     except ValidationError as error:

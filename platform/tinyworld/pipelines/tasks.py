@@ -17,13 +17,15 @@ from components.evaluate.step import EvaluateResult
 from components.split.step import SplitResult
 from components.train.step import TrainResult
 from tinyworld import steps
-from tinyworld.commands.common import LOG_FORMAT
+from tinyworld.commands.common import LOG_FORMAT, quiet_libraries
 from tinyworld.settings import Settings
 
 
 def _settings(env: str) -> Settings:
     settings = Settings.from_environment(env)
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    logging.getLogger().setLevel(settings.log_level)  # KFP's executor configured the root logger first
+    quiet_libraries(settings.log_level)
     return settings
 
 
@@ -53,6 +55,8 @@ def etl(env: str, day: str, options: str = "") -> str:
 
 def validate(env: str, etl_result: str) -> str:
     """The data-quality gate; raises (failing the task) when a suite fails, naming the report."""
+    import great_expectations  # noqa: F401  (its import sets its loggers' levels: quiet them after)
+
     from components.validate.step import run
 
     settings = _settings(env)
