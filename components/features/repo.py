@@ -43,6 +43,9 @@ FEATURE_STORE_YAML = "feature_store.yaml"
 DEFINITIONS_FILE = "definitions.py"
 """The module in the source repository that declares ``PROJECT``, ``ENTITIES`` and ``VIEWS``."""
 
+UI_PORT = 8888
+"""Where ``feast ui`` listens unless told otherwise."""
+
 REGISTRY_FILE = "registry.db"
 ONLINE_STORE_FILE = "online_store.db"
 
@@ -196,7 +199,7 @@ class FeatureRepo:
         registry = resolve(self.registry_path, self.storage)
         return not registry.is_local or Path(registry.path).is_file()
 
-    def ui_command(self, port: int = 8888) -> str:
+    def ui_command(self, port: int = UI_PORT) -> str:
         """The command that serves Feast's web UI over this repository (in the foreground)."""
         return f"feast -c {self.workdir} ui --host 127.0.0.1 --port {port}"
 

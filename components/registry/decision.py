@@ -34,6 +34,8 @@ CHALLENGER_ARM = "treatment"
 
 Metric = Literal["ctr", "engagement"]
 """Primary metrics: the experiments table has a per-user mean and a Welch interval for each."""
+PRIMARY_METRIC: Metric = "ctr"
+"""The metric a promotion is decided on unless one is named."""
 PER_USER: dict[str, str] = {"ctr": "ctr_per_user", "engagement": "engagement_per_user"}
 """The experiments table's column holding each primary metric's per-user mean."""
 
@@ -125,7 +127,7 @@ def decide(
     *,
     champion_arm: str = CHAMPION_ARM,
     challenger_arm: str = CHALLENGER_ARM,
-    metric: Metric = "ctr",
+    metric: Metric = PRIMARY_METRIC,
     config: DecisionConfig | None = None,
     window_complete: bool = True,
 ) -> Decision:

@@ -27,6 +27,7 @@ from components.registry.decision import (
     CHALLENGER_ARM,
     CHAMPION_ARM,
     PER_USER,
+    PRIMARY_METRIC,
     Action,
     Decision,
     DecisionConfig,
@@ -190,7 +191,7 @@ class PromoteParams(BaseModel):
     experiment: str | None = None  # the serving experiment's name, for the record (the table holds one)
     champion_arm: str = CHAMPION_ARM  # the arm that served the champion alias
     challenger_arm: str = CHALLENGER_ARM  # the arm that served the challenger alias
-    metric: Metric = "ctr"  # the primary metric: per-user CTR or engagement, with its Welch interval
+    metric: Metric = PRIMARY_METRIC  # the primary metric: per-user CTR or engagement, with its Welch interval
     thresholds: DecisionConfig = Field(default_factory=DecisionConfig)  # min users, SRM alpha, min effect
     window: Window | None = None  # the days the table covers, for the record and the lineage
     # the window is the experiment's whole planned run: a challenger that has not won is retired

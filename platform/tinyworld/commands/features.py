@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from components.features.config import FeatureStoreConfig
+from components.features.repo import UI_PORT
 from tinyworld import steps
 from tinyworld.commands.common import AsJson, Env, configure_logging, fail
 from tinyworld.settings import Settings
@@ -263,7 +264,7 @@ UI_NEEDS = "grpcio-health-checking==1.81.1"
 
 @app.command("ui")
 def ui_command(
-    port: Annotated[int, typer.Option(help="Port to serve the UI on.", min=1, max=65535)] = 8888,
+    port: Annotated[int, typer.Option(help="Port to serve the UI on.", min=1, max=65535)] = UI_PORT,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     env: Env = "local",
     state: StateOption = None,

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from tinyworld.commands.common import Env, configure_logging
+from tinyworld.commands.common import Env, configure_logging, fail
 
 app = typer.Typer(
     name="ingest",
@@ -38,7 +38,7 @@ def serve(
         str | None,
         typer.Option(help="Lake root: a local path or an object-store URL. Default: the environment's lake_root."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 in a pod).")] = "127.0.0.1",
+    host: Annotated[str | None, typer.Option(help="Interface to bind. Default: the environment's serve_host.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on. Default: the environment's ingest_port.")] = None,
     env: Env = "local",
     flush_interval: Annotated[
@@ -76,11 +76,10 @@ def serve(
             **{name: value for name, value in overrides.items() if value is not None},
         )
     except ValidationError as error:
-        typer.secho(f"Error: invalid ingest options:\n{error}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
+        raise fail(f"invalid ingest options:\n{error}") from None
     uvicorn.run(
         create_app(config),
-        host=host,
+        host=host or settings.serve_host,
         port=port or settings.ingest_port,
         access_log=access_log,
         log_level=settings.log_level.lower(),

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM
+from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM, PRIMARY_METRIC
 from components.registry.registry import CHALLENGER, DEFAULT_MODEL_NAME
 from tinyworld.commands.common import AsJson, Env, configure_logging, fail
 
@@ -271,7 +271,7 @@ def decide(
     name: NameOption = DEFAULT_MODEL_NAME,
     champion_arm: Annotated[str, typer.Option(help="The arm that served the champion.")] = CHAMPION_ARM,
     challenger_arm: Annotated[str, typer.Option(help="The arm that served the challenger.")] = CHALLENGER_ARM,
-    metric: Annotated[str, typer.Option(help="The primary metric: ctr or engagement (per user).")] = "ctr",
+    metric: Annotated[str, typer.Option(help="The primary metric: ctr or engagement (per user).")] = PRIMARY_METRIC,
     incomplete: Annotated[
         bool, typer.Option("--incomplete", help="The window is not the whole experiment: keep an undecided challenger.")
     ] = False,
