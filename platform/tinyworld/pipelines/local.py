@@ -54,6 +54,21 @@ def task_output(pipeline_root: Path, name: str, task: str) -> str | None:
     return None
 
 
+def step_seconds(pipeline_root: Path, name: str) -> dict[str, float]:
+    """Each step's own seconds (from its result's lineage) in the latest run of ``name``, in run order."""
+    runs = sorted(pipeline_root.glob(f"{name}-*"), key=lambda run: run.stat().st_mtime)
+    if not runs:
+        return {}
+    seconds: dict[str, float] = {}
+    for written in sorted(runs[-1].glob("*/executor_output.json"), key=lambda path: path.stat().st_mtime):
+        value = json.loads(written.read_text(encoding="utf-8")).get("parameterValues", {}).get("Output")
+        try:
+            seconds[written.parent.name] = float(json.loads(value)["lineage"]["seconds"])
+        except (TypeError, ValueError, KeyError):
+            continue  # an output that is not a step's result (the offline verdict)
+    return seconds
+
+
 def _plain(text: str) -> str:
     """KFP's message without its terminal colour codes."""
     import re
