@@ -62,6 +62,18 @@ def _empty_vectors() -> npt.NDArray[np.float32]:
     return np.zeros((0, 0), dtype=np.float32)
 
 
+def _lookup_index(ids: npt.NDArray[np.int64]) -> pd.Index:
+    """An index of ``ids`` whose hash table is built now, not on the first lookup.
+
+    pandas builds it lazily, and two threads serving their first requests at once can see it
+    half built ("Reindexing only valid with uniquely valued Index objects").
+    """
+    index = pd.Index(ids)
+    if len(index) and index.is_unique:
+        index.get_indexer(index[:1])
+    return index
+
+
 @dataclass
 class ModelArtifact:
     """A trained two-tower retrieval model, as arrays.
@@ -103,8 +115,8 @@ class ModelArtifact:
                 self.user_vectors.mean(axis=0) if len(self.user_ids) else np.zeros(self.dim, dtype=np.float32)
             )
         self.cold_user = np.asarray(self.cold_user, dtype=np.float32).reshape(self.dim)
-        self._item_pos = pd.Index(self.item_ids)
-        self._user_pos = pd.Index(self.user_ids)
+        self._item_pos = _lookup_index(self.item_ids)
+        self._user_pos = _lookup_index(self.user_ids)
 
     @property
     def dim(self) -> int:

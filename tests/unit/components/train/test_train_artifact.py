@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,33 @@ def test_round_trip_through_a_url(trained: ModelArtifact) -> None:
         fsspec.filesystem("memory").rm(fsspec.core.strip_protocol(url), recursive=True)
     with pytest.raises(FileNotFoundError, match="no model at memory://"):
         load_model(url)
+
+
+def test_first_lookups_from_many_threads_at_once() -> None:
+    """A fresh artifact answers concurrent first lookups (serving's threads) without a pandas index race."""
+    n = 50_000
+    failures: list[BaseException] = []
+    for _ in range(50):
+        art = ModelArtifact(
+            np.arange(n),
+            np.ones((n, 2), dtype=np.float32),
+            {"version": "v"},
+            user_ids=np.arange(n),
+            user_vectors=np.ones((n, 2), dtype=np.float32),
+        )
+        start = threading.Barrier(4)
+
+        def lookup(artifact: ModelArtifact = art, barrier: threading.Barrier = start) -> None:
+            barrier.wait()
+            try:
+                artifact.user_embeddings(np.arange(20))
+                artifact.has_items(np.arange(20))
+            except BaseException as error:  # noqa: BLE001 (collected and asserted below)
+                failures.append(error)
+
+        threads = [threading.Thread(target=lookup) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failures, failures[:1]
