@@ -82,7 +82,9 @@ def create_app(recommender: Recommender, ingest: IngestService | None = None) ->
             )
         recommender.in_flight += 1
         try:
-            response = await _recommend(await request.body())
+            response = await _recommend(await _body(request, config.max_request_bytes))
+        except _TooLarge as error:
+            response = JSONResponse({"detail": str(error)}, status_code=413)
         except Exception:
             log.exception("a recommendation request failed")
             response = JSONResponse({"detail": "internal error while ranking"}, status_code=500)
@@ -101,11 +103,18 @@ def create_app(recommender: Recommender, ingest: IngestService | None = None) ->
             payload = json.loads(body)
             if isinstance(payload, dict) and "user_ids" in payload:
                 batch = RecommendationBatchRequest.model_validate(payload)
+                if len(batch.user_ids) > config.max_batch_users:
+                    raise _TooLarge(
+                        f"the batch names {len(batch.user_ids)} users; at most {config.max_batch_users} per "
+                        "request: split it"
+                    )
                 slates = await run_in_threadpool(recommender.recommend, batch.user_ids, batch.k)
                 return JSONResponse(_batch_json(slates))
             single = RecommendationRequest.model_validate(payload)
         except (ValueError, ValidationError) as error:
             return _invalid(error)
+        except RecursionError:
+            return _invalid(ValueError("it is nested too deeply"))
         slate = await batcher.submit((single.user_id, single.k))
         return JSONResponse(slate.to_json())
 
@@ -129,6 +138,24 @@ def create_app(recommender: Recommender, ingest: IngestService | None = None) ->
         return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+class _TooLarge(Exception):
+    """A request beyond one of the server's size bounds (answered 413 with the bound)."""
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused before it is all read when it is larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(f"the body is {declared} bytes; at most {limit} per request: split it")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(f"the body is larger than {limit} bytes; at most {limit} per request: split it")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _invalid(error: Exception) -> JSONResponse:

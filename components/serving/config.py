@@ -81,6 +81,12 @@ class ServingConfig(BaseModel):
     max_in_flight: int = Field(default=64, ge=1)
     # requests that arrive while a batch is being ranked are ranked together, at most this many
     max_batch_size: int = Field(default=16, ge=1)
+    # users one batch request may name; beyond it a 413 says the limit. Ranking is a users x items
+    # matrix: 4,096 users over 100k items is 1.6 GB of float32 scores at most, and a caller splits
+    max_batch_users: int = Field(default=4096, ge=1)
+    # bytes of a recommendation request's body; beyond it a 413 before anything is parsed
+    # (4,096 user ids in JSON take about 30 KB)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     # threads one ranking (matrix product and top-k) may use; set for the process at start-up,
     # since hosts differ (Ray limits a replica without reserved CPUs to one unless told)
     ranking_threads: int = Field(default=2, ge=1)

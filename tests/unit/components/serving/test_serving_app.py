@@ -144,3 +144,30 @@ def test_building_the_app_twice_does_not_count_events_twice(services: Services) 
         assert client.post("/events", json=clicks).json() == {"accepted": 3, "duplicates": 0}
     ids, scores = services.recommender.popularity.top(1)
     assert ids.tolist() == [7] and scores.tolist() == [3.0]
+
+
+def test_sizes_a_client_controls_are_bounded(tmp_path: Path) -> None:
+    """Too many users in a batch or too large a body: 413 naming the limit; the server keeps serving."""
+    register(tmp_path, ranked_model(20, 100))
+    config = ServingConfig(
+        registry_root=str(tmp_path / "registry"), reload_interval_s=0, max_batch_users=3, max_request_bytes=2048
+    )
+    opened = open_services(config)
+    try:
+        with TestClient(opened.app()) as client:
+            many = {"user_ids": [1, 2, 3, 4], "k": 2, "ts": "2026-01-01T00:00:00Z"}
+            refused = client.post("/recommendations", json=many)
+            assert refused.status_code == 413 and "at most 3 per request" in refused.json()["detail"]
+            large = client.post("/recommendations", content=b'{"user_id": 1, "pad": "' + b"x" * 4096 + b'"}')
+            assert large.status_code == 413 and "2048" in large.json()["detail"]
+            fine = client.post("/recommendations", json={**many, "user_ids": [1, 2, 3]})
+            assert fine.status_code == 200 and len(fine.json()["item_ids"]) == 3
+    finally:
+        opened.close()
+
+
+def test_a_body_nested_too_deeply_gets_a_422(client: TestClient) -> None:
+    """JSON nested beyond the parser's depth is bad input (422), not a server error."""
+    response = client.post("/recommendations", content=b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 422 and "nested too deeply" in response.json()["detail"]
+    assert client.post("/recommendations", json={"user_id": 1, "k": 1}).status_code == 200
