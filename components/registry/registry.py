@@ -12,7 +12,7 @@ experiment serves beside it. The promotion rule lives here, in one place: the ch
 never moves to a version whose recorded offline evaluation said ``promote: false``
 (:class:`PromotionRefusedError`) unless the caller forces it, and every alias change is kept
 in the history with its action (set, promote, retire, remove), its reason and, when forced,
-the fact (:class:`AliasChange`).
+the fact (:mod:`components.registry.aliases`).
 
 A version exists once its ``meta.json`` is written, last, after every artifact file: a
 reader never sees a half-copied version. ``aliases.json`` is replaced atomically
@@ -29,10 +29,11 @@ import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
+from components.registry.aliases import AliasAction, AliasChange, AliasState, is_version_ref
 from components.registry.store import Store
 from components.storage import Root, StorageOptions, resolve
 
@@ -49,14 +50,7 @@ CHAMPION = "champion"
 """The alias serving and deploy read."""
 CHALLENGER = "challenger"
 """The alias of the candidate the A/B experiment serves beside the champion."""
-HISTORY_LIMIT = 100
-"""Alias changes kept in ``aliases.json`` (newest last)."""
-
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-AliasAction = Literal["set", "promote", "retire", "remove"]
-"""What an alias change did: point an alias, promote to champion, retire a candidate, delete an alias."""
 
 
 class RegistryError(LookupError):
@@ -65,32 +59,6 @@ class RegistryError(LookupError):
 
 class PromotionRefusedError(RegistryError):
     """The champion alias may not move to a version its offline evaluation rejected (without force)."""
-
-
-class AliasChange(BaseModel):
-    """One entry of an alias history: when, which alias, from which version to which, and why.
-
-    Entries written before actions and reasons were recorded read back with the action
-    inferred (``remove`` when ``version`` is None, else ``set``) and an empty reason.
-    """
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    at: str  # ISO timestamp, UTC
-    alias: str
-    version: int | None  # the version the alias points at after the change; None once removed
-    previous: int | None  # the version it pointed at before; None if it was unset
-    action: AliasAction
-    reason: str = ""  # why, in words and figures (the evaluation's verdict, the experiment's numbers)
-    forced: bool = False  # promoted over an offline evaluation that said not to
-    details: dict[str, Any] = {}  # the figures behind the reason, machine-readable
-
-    @model_validator(mode="before")
-    @classmethod
-    def _infer_action(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "action" not in data:
-            return {**data, "action": "remove" if data.get("version") is None else "set"}
-        return data
 
 
 class ModelVersion(BaseModel):
@@ -153,11 +121,11 @@ class Registry:
 
     def aliases(self, name: str) -> dict[str, int]:
         """``alias -> version`` for a model (empty if it has none)."""
-        return {str(k): int(v) for k, v in self._alias_file(name)["aliases"].items()}
+        return self._alias_state(name).aliases
 
     def alias_history(self, name: str) -> list[AliasChange]:
-        """Past alias changes, oldest first (the last :data:`HISTORY_LIMIT`)."""
-        return [AliasChange.model_validate(entry) for entry in self._alias_file(name)["history"]]
+        """Past alias changes, oldest first (the last :data:`~components.registry.aliases.HISTORY_LIMIT`)."""
+        return self._alias_state(name).changes()
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         """Every complete version of ``name``, oldest first; RegistryError for an unknown model."""
@@ -180,7 +148,7 @@ class Registry:
         _check_name("model name", name)
         ref = CHAMPION if ref is None else ref
         text = str(ref)
-        if text.isdigit() or (text[:1] in "vV" and text[1:].isdigit()):
+        if is_version_ref(text):
             number = int(text.lstrip("vV"))
             if number not in self._versions(name):
                 raise RegistryError(f"model {name!r} has no version {number} (has: {self._versions(name)})")
@@ -327,7 +295,7 @@ class Registry:
     ) -> ModelVersion:
         """Move ``alias`` to ``version`` (the promotion rule applies to the champion) and record it."""
         _check_name("alias", alias)
-        if alias.isdigit() or (alias[:1] in "vV" and alias[1:].isdigit()):
+        if is_version_ref(alias):
             raise RegistryError(f"alias {alias!r} looks like a version number")
         number = self.resolve(name, version)
         forced = False
@@ -344,56 +312,29 @@ class Registry:
                 log.warning("%s: promoting version %d over its offline evaluation (%s)", name, number, why)
             elif cleared is None:
                 log.warning("%s: version %d has no recorded offline evaluation", name, number)
-        state = self._alias_file(name)
-        previous = state["aliases"].get(alias)
-        state["aliases"][alias] = number
-        self._record(state, alias, number, previous, action, reason, forced, details)
-        self.store.write_json(state, name, ALIASES_FILE)
+        state = self._alias_state(name)
+        previous = state.move(alias, number, action=action, reason=reason, forced=forced, details=details)
+        self.store.write_json(state.to_json(), name, ALIASES_FILE)
         log.info("%s: %s %s -> version %d (was %s): %s", name, action, alias, number, previous, reason or "-")
         return self.show(name, number)
 
     def _unset(self, name: str, alias: str, *, action: AliasAction, reason: str, details: dict[str, Any] | None) -> int:
         """Remove ``alias`` and record it; returns the version it held."""
-        state = self._alias_file(name)
-        if alias not in state["aliases"]:
-            known = ", ".join(sorted(state["aliases"])) or "none"
+        state = self._alias_state(name)
+        if alias not in state.aliases:
+            known = ", ".join(sorted(state.aliases)) or "none"
             raise RegistryError(f"model {name!r} has no alias {alias!r} (aliases: {known})")
-        previous = int(state["aliases"].pop(alias))
-        self._record(state, alias, None, previous, action, reason, False, details)
-        self.store.write_json(state, name, ALIASES_FILE)
+        previous = int(state.aliases[alias])
+        state.move(alias, None, action=action, reason=reason, details=details)
+        self.store.write_json(state.to_json(), name, ALIASES_FILE)
         log.info("%s: %s %s (was version %d): %s", name, action, alias, previous, reason or "-")
         return previous
 
-    @staticmethod
-    def _record(
-        state: dict[str, Any],
-        alias: str,
-        version: int | None,
-        previous: int | None,
-        action: AliasAction,
-        reason: str,
-        forced: bool,
-        details: dict[str, Any] | None,
-    ) -> None:
-        """Append one :class:`AliasChange` to ``state``'s history, keeping the last :data:`HISTORY_LIMIT`."""
-        change = AliasChange(
-            at=datetime.now(UTC).isoformat(),
-            alias=alias,
-            version=version,
-            previous=previous,
-            action=action,
-            reason=reason,
-            forced=forced,
-            details=details or {},
-        )
-        state["history"] = [*state["history"], change.model_dump(mode="json")][-HISTORY_LIMIT:]
-
-    def _alias_file(self, name: str) -> dict[str, Any]:
+    def _alias_state(self, name: str) -> AliasState:
         _check_name("model name", name)
         if not self.store.exists(name, ALIASES_FILE):
-            return {"aliases": {}, "history": []}
-        data = self.store.read_json(name, ALIASES_FILE)
-        return {"aliases": dict(data.get("aliases", {})), "history": list(data.get("history", []))}
+            return AliasState()
+        return AliasState.from_json(self.store.read_json(name, ALIASES_FILE))
 
 
 def _required(reason: str) -> str:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from components.registry.aliases import AliasChange
 from components.registry.registry import (
     CHALLENGER,
     CHAMPION,
-    AliasChange,
     PromotionRefusedError,
     Registry,
     RegistryError,
