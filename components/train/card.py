@@ -12,9 +12,10 @@ from typing import Any
 
 from components.step import Lineage
 from components.storage import Root
+from components.train.artifact import METADATA_FILE
 
 CARD_FILE = "card.md"
-METADATA_FILE = "metadata.json"
+"""The card's file name, beside the artifact's ``metadata.json``."""
 
 
 def _chain(lineage: Lineage) -> list[Lineage]:

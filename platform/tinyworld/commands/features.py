@@ -13,7 +13,6 @@ live under ``<artifacts_root>/features`` unless ``--state`` says otherwise.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,13 +23,12 @@ from rich.table import Table
 from components.features.config import FeatureStoreConfig
 from components.features.repo import UI_PORT
 from tinyworld import steps
-from tinyworld.commands.common import AsJson, Env, configure_logging, fail
+from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
 from tinyworld.settings import Settings
 
 if TYPE_CHECKING:
     from components.features.repo import FeatureRepo
 
-log = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="features",
@@ -60,14 +58,6 @@ def main() -> None:
     """The feature store: apply definitions, materialise to the online store, look features up."""
 
 
-def _settings(env: str) -> Settings:
-    """The environment's settings, logging set up; Feast's own INFO chatter kept out unless DEBUG."""
-    settings = configure_logging(env)
-    if settings.log_level != "DEBUG":
-        logging.getLogger("feast").setLevel(logging.WARNING)  # its registry refreshes log at INFO
-    return settings
-
-
 def _config(settings: Settings, state: str | None) -> FeatureStoreConfig:
     """The environment's feature store, with ``--state`` (when given) in place of its state folder."""
     config = steps.feature_store(settings)
@@ -80,7 +70,7 @@ def _open(env: str, state: str | None) -> FeatureRepo:
     """The environment's opened repository; a bad environment, config or repository exits with code 2."""
     from components.features.repo import open_repo
 
-    settings = _settings(env)
+    settings = configure_logging(env)
     try:
         return open_repo(_config(settings, state), storage=settings.storage())
     except ValueError as error:  # FeatureStoreError and pydantic's ValidationError are ValueErrors
@@ -109,13 +99,13 @@ def run_command(
 ) -> None:
     """The pipeline's features step: apply over ETL_OUT, then materialise every view (or those named)."""
     from components.features.step import FeaturesParams, run
-    from components.step import StepIO
 
     until = _moment(end)
-    settings = _settings(env)
+    settings = configure_logging(env)
     try:
         params = FeaturesParams(etl_out=etl_out, store=_config(settings, state), end=until, views=view or None)
-        result = run(params, StepIO(storage=settings.storage(), progress=_log_progress))
+        with step_progress("features", disable=as_json) as progress:
+            result = run(params, steps.io(settings, progress))
     except ValueError as error:  # FeatureStoreError and pydantic's ValidationError are ValueErrors
         raise fail(error) from None
     if as_json:
@@ -131,11 +121,6 @@ def run_command(
     console.print(table)
     for deleted in result.deleted:
         console.print(f"removed from the registry: {deleted}")
-
-
-def _log_progress(message: str, fraction: float | None) -> None:
-    """The step's progress, as log lines."""
-    log.info("%s%s", message, f" ({fraction:.0%})" if fraction is not None else "")
 
 
 @app.command("apply")
