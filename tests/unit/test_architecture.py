@@ -64,6 +64,14 @@ def test_simnet_imports_nothing_of_the_platform() -> None:
     assert violations("simnet", (), ("components", "tinyworld")) == []
 
 
+def _component_violations(code: str, source: Path) -> list[str]:
+    """The rule's findings for one module ``components/features/bad.py`` holding ``code``."""
+    module = source / "components" / "features" / "bad.py"
+    module.parent.mkdir(parents=True)
+    module.write_text(code + "\n", encoding="utf-8")
+    return violations("components", ("simnet.protocol",), ("simnet", "tinyworld"), source=source)
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -78,10 +86,7 @@ def test_simnet_imports_nothing_of_the_platform() -> None:
 )
 def test_the_check_finds_a_forbidden_import_wherever_it_is(code: str, tmp_path: Path) -> None:
     """A control-plane or SimNet-internal import at top level, in a function or under TYPE_CHECKING fails."""
-    module = tmp_path / "components" / "features" / "bad.py"
-    module.parent.mkdir(parents=True)
-    module.write_text(code + "\n", encoding="utf-8")
-    found = violations("components", ("simnet.protocol",), ("simnet", "tinyworld"), source=tmp_path)
+    found = _component_violations(code, tmp_path)
     assert len(found) == 1 and found[0].startswith("components/features/bad.py:")
 
 
@@ -97,7 +102,4 @@ def test_the_check_finds_a_forbidden_import_wherever_it_is(code: str, tmp_path: 
 )
 def test_the_protocol_and_relative_imports_pass(code: str, tmp_path: Path) -> None:
     """The protocol may be imported in any spelling; relative imports inside components resolve to components."""
-    module = tmp_path / "components" / "features" / "good.py"
-    module.parent.mkdir(parents=True)
-    module.write_text(code + "\n", encoding="utf-8")
-    assert violations("components", ("simnet.protocol",), ("simnet", "tinyworld"), source=tmp_path) == []
+    assert _component_violations(code, tmp_path) == []
