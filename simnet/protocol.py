@@ -124,6 +124,22 @@ EVENT_SCHEMA = pa.schema(
 """The columnar form of :class:`Event`, field for field, microsecond UTC timestamps."""
 
 
+# --- the HTTP routes and forms --------------------------------------------------------------
+# A platform serves these paths; a remote world (simnet run --platform URL) calls them.
+
+EVENTS_PATH = "/events"
+"""``POST``: a batch of events, as a JSON array of :class:`Event` or as an Arrow IPC stream."""
+
+EVENTS_FLUSH_PATH = "/events/flush"
+"""``POST``: returns once every event acknowledged before the call is durable in the lake."""
+
+RECOMMENDATIONS_PATH = "/recommendations"
+"""``POST``: a :class:`RecommendationRequest` or a :class:`RecommendationBatchRequest`."""
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+"""The media type of an events batch sent as one Arrow IPC stream with :data:`EVENT_SCHEMA`."""
+
+
 def events_to_table(events: list[Event]) -> pa.Table:
     """Columnar form of a list of events."""
     rows: list[dict[str, Any]] = [e.model_dump(mode="python") for e in events]

@@ -6,6 +6,8 @@
   defined once: ``DEFAULT_MODEL_NAME``, ``CHAMPION``, ``CHALLENGER``.
 - :mod:`components.registry.decision`: the online decision (promote, retire or keep the
   challenger) from the ETL's experiments table, and the arms' default names.
+- :mod:`components.registry.experiments`: the experiments' arms (:class:`ExperimentConfig`) and
+  the log of every experiment that went live, read by serving and by the ETL.
 - :mod:`components.registry.step`: the register and promote steps (``run_register``,
   ``run_promote``) the pipelines, the closed loop and the CLI call.
 - :mod:`components.registry.store`: the fsspec storage beneath it (local folder or object

@@ -13,8 +13,9 @@
 See docs/serving.md.
 """
 
+from components.registry.experiments import ArmConfig, ExperimentConfig
 from components.serving.app import create_app
-from components.serving.config import ArmConfig, ExperimentConfig, ServingConfig
+from components.serving.config import ServingConfig
 from components.serving.experiments import Assigner
 from components.serving.index import ItemIndex
 from components.serving.recommender import Recommender, Slate

@@ -1,55 +1,21 @@
 """What one recommender needs, handed in by its caller (the CLI builds it from ``Settings``).
 
-An :class:`ExperimentConfig` splits users between arms; each :class:`ArmConfig` names the model
-it serves by a registry reference (an alias such as ``champion`` or ``challenger``, or a version
-number). With no registry, or a reference that does not resolve, an arm serves popularity and says
-so in every response (``fallback: true``).
+An :class:`~components.registry.experiments.ExperimentConfig` (defined with the experiment log in
+the registry) splits users between arms; each arm names the model it serves by a registry reference
+(an alias such as ``champion`` or ``challenger``, or a version number) or ``popularity``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from components.ingest.config import IngestConfig
-from components.registry.decision import CHAMPION_ARM
-from components.registry.registry import CHAMPION, DEFAULT_MODEL_NAME
+from components.registry.experiments import NAME_PATTERN as _NAME
+from components.registry.experiments import ExperimentConfig
+from components.registry.registry import DEFAULT_MODEL_NAME
 from components.storage import StorageOptions
-
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-
-
-class ArmConfig(BaseModel):
-    """One arm of the experiment: its share of users and the model it serves."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # the arm's name, echoed in responses and events (e.g. control, treatment)
-    name: str = Field(pattern=_NAME)
-    # the share of users assigned to it; shares are normalised over the arms
-    weight: float = Field(default=1.0, gt=0)
-    # the registry reference it serves: an alias (champion, challenger) or a version number
-    model: str = Field(default=CHAMPION, pattern=_NAME)
-
-
-class ExperimentConfig(BaseModel):
-    """An A/B experiment: users split between arms by a hash of (experiment name, user_id)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # the experiment's name: part of the hash, so a new experiment reshuffles users
-    name: str = Field(default="default", pattern=_NAME)
-    arms: tuple[ArmConfig, ...] = (ArmConfig(name=CHAMPION_ARM),)
-
-    @model_validator(mode="after")
-    def _unique_arms(self) -> ExperimentConfig:
-        names = [arm.name for arm in self.arms]
-        if not names:
-            raise ValueError("an experiment needs at least one arm")
-        if len(set(names)) != len(names):
-            raise ValueError(f"arm names must be unique, got {names}")
-        return self
 
 
 class ServingConfig(BaseModel):

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate
 
-from components.serving.config import ExperimentConfig
+from components.registry.experiments import ExperimentConfig
 
 _SCALE = float(2**64)
 

@@ -106,7 +106,8 @@ def serve(
 ) -> None:
     """Serve POST /recommendations, POST /events, GET /healthz and GET /metrics until interrupted."""
     from components.ingest.config import IngestConfig
-    from components.serving.config import ExperimentConfig, ServingConfig
+    from components.registry.experiments import ExperimentConfig
+    from components.serving.config import ServingConfig
 
     settings = configure_logging(env)
     try:

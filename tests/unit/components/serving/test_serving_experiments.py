@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from scipy.stats import chisquare
 
-from components.serving.config import ArmConfig, ExperimentConfig
+from components.registry.experiments import ArmConfig, ExperimentConfig
 from components.serving.experiments import Assigner, bucket
 
 

@@ -11,7 +11,8 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from components.serving.config import ArmConfig, ExperimentConfig, ServingConfig
+from components.registry.experiments import ArmConfig, ExperimentConfig
+from components.serving.config import ServingConfig
 from components.serving.models import build_model
 from components.serving.recommender import FALLBACK_VERSION, Recommender, Slate
 from tests.unit.components.serving.toys import MODEL, created, impressions, profile, ranked_model, register
