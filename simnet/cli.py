@@ -19,8 +19,10 @@ from rich.table import Table
 
 from simnet.calibration import calibrate_policies
 from simnet.config import WorldConfig
+from simnet.remote import PlatformError, PlatformOptions
 from simnet.report import fmt, jsonable, write_comparison
-from simnet.runner import OutputError, RunSpec, prepare_output, simulate
+from simnet.runner import OutputError, RunSpec, prepare_output, simulate, simulate_remote
+from simnet.simulation import new_tag
 from simnet.traffic import TrafficProgress, TrafficSpec, run_traffic
 from simnet.traffic_users import SyntheticCrowd, WorldCrowd, replay
 
@@ -81,13 +83,37 @@ def run(
     out: Annotated[Path | None, typer.Option(help="folder for the events (lake layout) and the report")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object and nothing else")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar on stderr")] = True,
+    platform: Annotated[
+        str | None,
+        typer.Option(help="base URL of a platform that serves the feeds and takes the events (instead of POLICY)"),
+    ] = None,
+    batch_users: Annotated[int, typer.Option(min=1, help="users per recommendation request to --platform")] = 1_000,
+    state: Annotated[
+        Path | None, typer.Option(help="folder of the run's checkpoints with --platform (default: <out>/state)")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="continue the run checkpointed in --state")] = False,
 ) -> None:
-    """Simulate DAYS days of USERS users under POLICY and report the metrics and the score."""
+    """Simulate DAYS days of USERS users under POLICY (or a --platform) and report the metrics and the score.
+
+    With --platform the world asks the platform for every feed (batch POST /recommendations) and
+    sends it the events (POST /events, Arrow IPC); it is checkpointed after each day and can
+    --resume after a stop. Event ids carry a tag drawn per run, so runs of one seed never collide.
+    """
     logging.basicConfig(level=logging.WARNING)
-    spec = RunSpec(config=_config(config, users), policy=policy.value, days=days, seed=seed)
+    policy_name = "platform" if platform else policy.value
+    spec = RunSpec(config=_config(config, users), policy=policy_name, days=days, seed=seed, tag=new_tag())
     try:
-        report, summary = simulate(spec, out=out, progress=progress and not as_json)
-    except OutputError as err:
+        if platform:
+            folder = state or (out / "state" if out else None)
+            if folder is None:
+                raise _fail("--platform needs --state or --out (the run is checkpointed there)")
+            options = PlatformOptions(url=platform, batch_users=batch_users)
+            report, summary = simulate_remote(
+                spec, options, folder, out=out, progress=progress and not as_json, resume=resume
+            )
+        else:
+            report, summary = simulate(spec, out=out, progress=progress and not as_json)
+    except (OutputError, PlatformError, FileNotFoundError) as err:
         raise _fail(str(err)) from err
     if as_json:
         typer.echo(json.dumps(jsonable(summary)))
@@ -101,7 +127,8 @@ def run(
         calibration.add_row(str(row["target"]), str(row["expected"]), fmt(row["measured"]), verdict)
     Console().print(calibration)
     if out:
-        Console().print(f"report: {out / 'report.html'}  events: {out / 'events'}")
+        events = f"  events: {out / 'events'}" if not platform else ""
+        Console().print(f"report: {out / 'report.html'}{events}")
 
 
 @app.command()

@@ -66,6 +66,7 @@ class Users(_Store):
     clicks_received: np.ndarray = field(init=False)  # clicks on the producer's items today
     idle_days: np.ndarray = field(init=False)  # a producer's days in a row without a click
     engagement: np.ndarray = field(init=False)  # the user's clicks+likes+shares today
+    value_today: np.ndarray = field(init=False)  # long-term value of the user's clicks since the last tally
     sessions: np.ndarray = field(init=False)  # sessions over the run
     last_us: np.ndarray = field(init=False)  # time of the user's latest event
     seen: np.ndarray = field(init=False)  # (n, memory) ring of recent impressions
@@ -89,6 +90,7 @@ class Users(_Store):
         self.clicks_received = _empty(None, np.float32)
         self.idle_days = _empty(None, np.int16)
         self.engagement = _empty(None, np.float32)
+        self.value_today = _empty(None, np.float32)
         self.sessions = _empty(None, np.int32)
         self.last_us = _empty(None, np.int64)
         self.seen = _empty(self.memory, np.int64, EMPTY)

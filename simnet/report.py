@@ -19,7 +19,7 @@ import logging
 import math
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,8 @@ class RunReport:
     user_sessions: np.ndarray  # sessions per user over the run
     ctr_by_position: np.ndarray  # clicks/impressions at positions 0..K-1
     config: dict[str, object]  # the world configuration used (nested dict), shown collapsed at the end
+    # one row per day and arm (the arm each slate's policy echoed): users, dau, reach, ctr, value, score, ...
+    arms: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # ----------------------------------------------------------------------------------------------- formatting
@@ -224,7 +226,8 @@ def render_page(page: Mapping[str, Any]) -> str:
 
 def write_report(report: RunReport, out_dir: Path) -> Path:
     """Writes out_dir/report.html (self-contained: plots as inline base64 PNG), out_dir/summary.json,
-    out_dir/daily.csv, out_dir/retention.csv, out_dir/calibration.csv; returns the HTML path."""
+    out_dir/daily.csv, out_dir/retention.csv, out_dir/calibration.csv and, when slates named arms,
+    out_dir/arms.csv; returns the HTML path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "summary.json").write_text(
@@ -233,6 +236,8 @@ def write_report(report: RunReport, out_dir: Path) -> Path:
     report.daily.to_csv(out_dir / "daily.csv", index=False)
     report.retention.to_csv(out_dir / "retention.csv", index=False)
     report.calibration.to_csv(out_dir / "calibration.csv", index=False)
+    if not report.arms.empty:
+        report.arms.to_csv(out_dir / "arms.csv", index=False)
 
     calibration = report.calibration
     n_days = len(report.daily)
@@ -252,6 +257,7 @@ def write_report(report: RunReport, out_dir: Path) -> Path:
         "tables_bottom": [
             _table("Summary", summary, open_=True),
             _table("Per day", report.daily),
+            *([_table("Per day and arm", report.arms, open_=True)] if not report.arms.empty else []),
             _table("Retention by signup cohort", report.retention, note="n/a: not observable within the run"),
         ],
         "config_text": json.dumps(jsonable(report.config), indent=2, allow_nan=False),

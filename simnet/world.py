@@ -61,6 +61,7 @@ class DayStats:
     invalid_items: int = 0
     producers: int = 0  # producers alive at the day's end, before quits
     producers_clicked: int = 0  # ... whose items were clicked that day
+    value_by_user: np.ndarray | None = None  # each user's summed value of clicks (row = user id)
 
 
 class World:
@@ -259,6 +260,7 @@ class World:
         users.boredom[u] += mix
         users.interests[u] = (1.0 - dyn.drift) * users.interests[u] + dyn.drift * mix
         users.engagement[u] += 1.0 + like + share
+        np.add.at(users.value_today, u, v.astype(np.float32))
         np.add.at(users.clicks_received, creator, 1.0)
         self.stats.shares += int(share.sum())
         self.stats.value += float(v.sum())
@@ -300,4 +302,7 @@ class World:
     def reset_stats(self) -> DayStats:
         """The day's counters, and fresh ones for the next day."""
         stats, self.stats = self.stats, DayStats()
+        n = self.users.n
+        stats.value_by_user = self.users.value_today[:n].copy()
+        self.users.value_today[:n] = 0
         return stats
