@@ -252,3 +252,7 @@ def traffic(
 
 def _pairs(values: Mapping[str, object]) -> str:
     return ", ".join(f"{key}: {fmt(value)}" for key, value in values.items()) or "-"
+
+
+if __name__ == "__main__":
+    app()

@@ -129,7 +129,7 @@ def jsonable(value: Any) -> Any:
 # ----------------------------------------------------------------------------------------------- page parts
 
 
-def _table(
+def table_section(
     title: str, df: pd.DataFrame, *, note: str = "", open_: bool = False, marker_col: str | None = None
 ) -> dict[str, Any]:
     """A table for the template: numbers right-aligned and formatted, an optional status marker column."""
@@ -252,13 +252,13 @@ def write_report(report: RunReport, out_dir: Path) -> Path:
         "title": report.title,
         "subtitle": f"{n_days:,} simulated day{'s' if n_days != 1 else ''}",
         "cards": _cards(report),
-        "tables_top": [_table("Calibration", calibration, note=note, marker_col="ok")],
+        "tables_top": [table_section("Calibration", calibration, note=note, marker_col="ok")],
         "figures": plots.report_figures(report),
         "tables_bottom": [
-            _table("Summary", summary, open_=True),
-            _table("Per day", report.daily),
-            *([_table("Per day and arm", report.arms, open_=True)] if not report.arms.empty else []),
-            _table("Retention by signup cohort", report.retention, note="n/a: not observable within the run"),
+            table_section("Summary", summary, open_=True),
+            table_section("Per day", report.daily),
+            *([table_section("Per day and arm", report.arms, open_=True)] if not report.arms.empty else []),
+            table_section("Retention by signup cohort", report.retention, note="n/a: not observable within the run"),
         ],
         "config_text": json.dumps(jsonable(report.config), indent=2, allow_nan=False),
     }
@@ -288,7 +288,7 @@ def summarise_policies(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mean_std_table(stats: pd.DataFrame, metrics: Sequence[str]) -> dict[str, Any]:
-    table = _table("Policies (mean ± std over seeds)", stats[["policy", "seeds"]])
+    table = table_section("Policies (mean ± std over seeds)", stats[["policy", "seeds"]])
     for metric in metrics:
         table["columns"].append(metric)
         table["numeric"].append(True)
@@ -308,7 +308,7 @@ def write_comparison(rows: pd.DataFrame, out_dir: Path, title: str, calibration:
     tables_top = []
     if calibration is not None:
         calibration.to_csv(out_dir / "comparison_calibration.csv", index=False)
-        tables_top.append(_table("Calibration across policies", calibration, marker_col="ok"))
+        tables_top.append(table_section("Calibration across policies", calibration, marker_col="ok"))
     stats = summarise_policies(rows)
     stats.to_csv(out_dir / "comparison_summary.csv", index=False)
     metrics = [c[: -len("_mean")] for c in stats.columns if c.endswith("_mean")]
@@ -329,7 +329,7 @@ def write_comparison(rows: pd.DataFrame, out_dir: Path, title: str, calibration:
         "subtitle": f"{len(stats):,} policies, {n_seeds:,} seeds, {len(rows):,} runs",
         "tables_top": [*tables_top, _mean_std_table(stats, metrics)],
         "figures": figures,
-        "tables_bottom": [_table("All runs", rows)],
+        "tables_bottom": [table_section("All runs", rows)],
     }
     path = out_dir / "comparison.html"
     path.write_text(render_page(page), encoding="utf-8")

@@ -9,7 +9,19 @@ from rich.console import Console
 from rich.table import Table
 
 from tinyworld import __version__
-from tinyworld.commands import etl, evaluate, features, ingest, pipeline, registry, serve, split, train, validate
+from tinyworld.commands import (
+    etl,
+    evaluate,
+    features,
+    ingest,
+    pipeline,
+    registry,
+    serve,
+    split,
+    train,
+    up,
+    validate,
+)
 from tinyworld.commands.common import Env, settings_for
 
 app = typer.Typer(
@@ -30,6 +42,7 @@ app.command("evaluate")(evaluate.evaluate)
 app.add_typer(registry.app, name="registry")
 app.command("serve")(serve.serve)
 app.add_typer(pipeline.app, name="pipeline")
+app.command("up")(up.up)
 
 
 def _version(value: bool) -> None:

@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +55,9 @@ class NightlyOptions(BaseModel):
     train: TrainConfig = Field(default_factory=TrainConfig)  # the model's hyper-parameters
     nproc: int = Field(1, ge=1, le=64)  # training processes (torchrun above 1)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # the offline gate to challenger
+    # date: the days before the night's day train and the day tests; temporal: each user's latest
+    # interactions test (a first night, when no earlier day exists to train on)
+    split_by: Literal["date", "temporal"] = "date"
 
 
 def io(settings: Settings, progress: Progress | None = None) -> StepIO:
@@ -149,14 +153,15 @@ def features(settings: Settings, etl_result: EtlStepResult) -> FeaturesParams:
     return FeaturesParams(etl_out=etl_result.out, store=feature_store(settings))
 
 
-def split(settings: Settings, etl_result: EtlStepResult) -> SplitParams:
-    """A date split of the night's interactions: the days before the night's day train, the day tests."""
+def split(settings: Settings, etl_result: EtlStepResult, options: NightlyOptions | None = None) -> SplitParams:
+    """The night's split: by date (the days before the night's day train, the day tests), or temporal."""
     window = etl_result.lineage.window
     assert window is not None
+    by_date = (options or NightlyOptions()).split_by == "date"
     return SplitParams(
         interactions=etl_result.table("interactions"),
         out=Night.of(settings, window.end).split,
-        config=SplitConfig(by="date", test_day=window.end),
+        config=SplitConfig(by="date", test_day=window.end) if by_date else SplitConfig(by="temporal"),
     )
 
 
@@ -181,9 +186,8 @@ def train(
 def evaluate(
     settings: Settings, train_result: TrainResult, split_result: SplitResult, options: NightlyOptions | None = None
 ) -> EvaluateParams:
-    """Judge the candidate on the split's test day against popularity and the registry's champion."""
-    day = split_result.summary.config.test_day
-    assert day is not None  # the nightly split is a date split
+    """Judge the candidate on the split's test half against popularity and the registry's champion."""
+    day = split_result.summary.config.test_day or _night_of(train_result)
     return EvaluateParams(
         model=train_result.model,
         train=split_result.train,
@@ -193,6 +197,14 @@ def evaluate(
         promotion=(options or NightlyOptions()).promotion,
         upstream=[train_result.lineage],
     )
+
+
+def _night_of(train_result: TrainResult) -> date:
+    """The night a candidate was trained in: the end of its ETL's window."""
+    for upstream in train_result.lineage.upstream:
+        if upstream.step == "etl" and upstream.window is not None:
+            return upstream.window.end
+    raise ValueError("the trained model's lineage names no ETL window: cannot tell which night it belongs to")
 
 
 def register(settings: Settings, train_result: TrainResult, evaluate_result: EvaluateResult) -> RegisterParams:

@@ -37,11 +37,11 @@ def features(env: str, etl: str) -> str:
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
-def split(env: str, etl: str) -> str:
-    """A date split: the days before the night train, the night's day tests."""
+def split(env: str, etl: str, options: str) -> str:
+    """The night's split: by date (the days before the night train, its day tests) or, on a first night, temporal."""
     from tinyworld.pipelines import tasks
 
-    return tasks.split(env, etl)
+    return tasks.split(env, etl, options)
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)

@@ -22,7 +22,7 @@ def daily(day: str = "", env: str = "local", options: str = "") -> None:
     etl = components.etl(env=env, day=day, options=options).set_display_name("etl")
     gate = components.validate(env=env, etl=etl.output).set_display_name("validate")
     store = components.features(env=env, etl=etl.output).after(gate).set_display_name("features")
-    halves = components.split(env=env, etl=etl.output).after(gate).set_display_name("split")
+    halves = components.split(env=env, etl=etl.output, options=options).after(gate).set_display_name("split")
     model = components.train(env=env, etl=etl.output, split=halves.output, options=options).after(store)
     model.set_display_name("train")
     verdict = components.evaluate(env=env, train=model.output, split=halves.output, options=options)

@@ -31,7 +31,7 @@ def daily(env: str, day: str, options: str = "") -> tuple[dict[str, str], dict[s
     results["etl"] = _timed(seconds, "etl", lambda: tasks.etl(env, day, options))
     results["validate"] = _timed(seconds, "validate", lambda: tasks.validate(env, results["etl"]))
     results["features"] = _timed(seconds, "features", lambda: tasks.features(env, results["etl"]))
-    results["split"] = _timed(seconds, "split", lambda: tasks.split(env, results["etl"]))
+    results["split"] = _timed(seconds, "split", lambda: tasks.split(env, results["etl"], options))
     results["train"] = _timed(seconds, "train", lambda: tasks.train(env, results["etl"], results["split"], options))
     results["evaluate"] = _timed(
         seconds, "evaluate", lambda: tasks.evaluate(env, results["train"], results["split"], options)

@@ -73,12 +73,12 @@ def features(env: str, etl_result: str) -> str:
     return run(params, steps.io(settings)).model_dump_json()
 
 
-def split(env: str, etl_result: str) -> str:
-    """The date split of the night's interactions."""
+def split(env: str, etl_result: str, options: str = "") -> str:
+    """The night's split of its interactions."""
     from components.split.step import run
 
     settings = _settings(env)
-    params = steps.split(settings, EtlStepResult.model_validate_json(etl_result))
+    params = steps.split(settings, EtlStepResult.model_validate_json(etl_result), options_of(options))
     return run(params, steps.io(settings)).model_dump_json()
 
 

@@ -1,0 +1,84 @@
+"""``tinyworld up``: the closed loop on this machine (what ``make run`` runs).
+
+SimNet's users live day after day against the local platform; every night the platform learns
+from their events, tests the new model against the champion on the next day's traffic and
+promotes the winner. ``--resume RUN`` continues a stopped run. See docs/loop.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tinyworld.commands.common import AsJson, fail
+from tinyworld.loop.state import UpOptions
+
+DEFAULTS = UpOptions()
+
+
+def up(
+    users: Annotated[int | None, typer.Option(help=f"SimNet users. Default: {DEFAULTS.users:,}.")] = None,
+    days: Annotated[int | None, typer.Option(help=f"Days to live. Default: {DEFAULTS.days}.")] = None,
+    seed: Annotated[int | None, typer.Option(help=f"The world's seed. Default: {DEFAULTS.seed}.")] = None,
+    world: Annotated[Path | None, typer.Option(help="A SimNet world YAML. Default: the calibrated world.")] = None,
+    history_days: Annotated[
+        int | None, typer.Option(help=f"Days each night's ETL reports, at most. Default: {DEFAULTS.history_days}.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help=f"The platform's port. Default: {DEFAULTS.port}.")] = None,
+    ray: Annotated[bool | None, typer.Option(help="Serve on Ray Serve (default) or uvicorn alone.")] = None,
+    peers: Annotated[
+        bool | None, typer.Option(help="Also run SimNet's popularity and oracle policies (default).")
+    ] = None,
+    runs: Annotated[Path, typer.Option(help="Where runs are kept.")] = Path("runs"),
+    resume: Annotated[str | None, typer.Option(help="Continue the stopped run with this id (under --runs).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
+    as_json: AsJson = False,
+) -> None:
+    """Start the local platform and live DAYS days of SimNet against it, learning every night."""
+    from tinyworld.loop.report import summary
+    from tinyworld.loop.run import up as run_up
+    from tinyworld.loop.state import RunFolder
+
+    chosen = {
+        "users": users,
+        "days": days,
+        "seed": seed,
+        "world_config": world,
+        "history_days": history_days,
+        "port": port,
+        "ray": ray,
+        "peers": peers,
+    }
+    if resume and any(value is not None for value in chosen.values()):
+        raise fail("--resume continues a run with its own options: give no other option")
+    try:
+        options = UpOptions.model_validate({k: v for k, v in chosen.items() if v is not None})
+        state = run_up(options, runs, resume=resume, progress=progress and not as_json)
+    except (ValidationError, ValueError, FileNotFoundError) as error:
+        raise fail(error) from None
+    folder = RunFolder(runs, state.run_id)
+    result = summary(state, folder)
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    _print(result, folder)
+
+
+def _print(result: dict[str, object], folder: object) -> None:
+    table = Table(title=f"TinyWorld loop {result['run']}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("popularity_score", "oracle_score", "model_score", "gap_closed", "minutes"):
+        value = result[key]
+        table.add_row(key, "n/a" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value))
+    console = Console()
+    console.print(table)
+    for decision in result["decisions"]:  # type: ignore[attr-defined]
+        console.print(f"{decision['date']}: {decision['reason']}")
+    console.print(f"report: {getattr(folder, 'root', folder)}/report.html")

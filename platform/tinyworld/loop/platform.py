@@ -1,0 +1,148 @@
+"""The local platform of a run: ``tinyworld serve`` (recommendations and ingest) in a child process.
+
+The child gets the run's roots through ``TINYWORLD_*`` variables (the settings' one override
+mechanism), an admin token for the experiment API, and its own process group, so stopping it
+stops whatever it started (Ray's processes included). The loop talks to it over HTTP only:
+``PUT /admin/experiment`` to set the day's arms, ``GET /healthz`` to wait until each arm serves
+the model version the registry names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from components.registry.experiments import ExperimentConfig
+
+log = logging.getLogger(__name__)
+
+ADMIN_PATH = "/admin/experiment"
+HEALTH_PATH = "/healthz"
+
+
+class PlatformUnavailable(RuntimeError):
+    """The local platform did not start, or stopped answering."""
+
+
+class LocalPlatform:
+    """``tinyworld serve`` for one run; a context manager that starts and stops it."""
+
+    def __init__(
+        self,
+        environment: dict[str, str],
+        port: int,
+        log_file: Path,
+        *,
+        ray: bool = True,
+        start_timeout_s: float = 300.0,
+    ) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.token = secrets.token_urlsafe(24)
+        self.environment = {**os.environ, **environment, "TINYWORLD_ADMIN_TOKEN": self.token}
+        self.log_file = log_file
+        self.ray = ray
+        self.start_timeout_s = start_timeout_s
+        self.http = httpx.Client(base_url=self.url, timeout=120.0)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> LocalPlatform:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the server and wait until ``/healthz`` answers (it may say an arm is degraded)."""
+        command = [
+            sys.executable,
+            "-m",
+            "tinyworld.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--host",
+            "127.0.0.1",
+            "--reload-interval",
+            "2",
+            "--no-features",
+            "--ray" if self.ray else "--no-ray",
+        ]
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as output:
+            self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and CLI)
+                command, env=self.environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise PlatformUnavailable(
+                    f"the platform exited with code {self._process.returncode} while starting; see {self.log_file}"
+                )
+            try:
+                if self.http.get(HEALTH_PATH).status_code in (200, 503):
+                    log.info("platform up at %s", self.url)
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise PlatformUnavailable(f"the platform did not answer within {self.start_timeout_s:g} s; see {self.log_file}")
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Ask the server to stop (it flushes pending events), then end its process group."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("the platform did not stop within %s s; killing it", timeout_s)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # whatever it started and left behind
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+    def health(self) -> dict[str, Any]:
+        """The ``/healthz`` document (status ok or degraded, what each arm serves)."""
+        body: dict[str, Any] = self.http.get(HEALTH_PATH).json()
+        return body
+
+    def set_experiment(self, experiment: ExperimentConfig, reason: str) -> dict[str, Any]:
+        """Put ``experiment`` live (recorded in the registry's experiment log by the server)."""
+        response = self.http.put(
+            ADMIN_PATH,
+            json={"experiment": experiment.model_dump(mode="json"), "reason": reason},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        if response.status_code != 200:
+            raise PlatformUnavailable(f"the platform refused the experiment ({response.status_code}): {response.text}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_for(self, serving: dict[str, str], timeout_s: float = 120.0) -> dict[str, Any]:
+        """Wait until each arm serves the model version given (arm -> version label); returns /healthz."""
+        deadline = time.monotonic() + timeout_s
+        health: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            health = self.health()
+            if all(health.get("arms", {}).get(arm) == label for arm, label in serving.items()):
+                return health
+            time.sleep(0.5)
+        raise PlatformUnavailable(f"after {timeout_s:g} s the arms serve {health.get('arms')}, expected {serving}")
+
+    def close(self) -> None:
+        self.http.close()
