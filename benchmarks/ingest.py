@@ -1,4 +1,4 @@
-"""Ingest throughput: events/s from HTTP clients into the lake, against the bare store as the peer.
+"""Ingest throughput: events/s from HTTP clients into the lake, JSON and Arrow, against the bare store.
 
 Runs a tiny SimNet world to get realistic events (its hourly traffic: impressions, clicks, dwells,
 likes, posts with their text and image...), then starts ``tinyworld ingest serve`` as a
@@ -7,12 +7,15 @@ keep-alive) for a while. Every batch carries fresh event ids, so everything sent
 the clients stop, it waits until the server has flushed everything, stops it and counts the rows
 in the lake: the sustained rate is ``rows in the lake / (first request .. last flush)``, and the
 count must equal the events acknowledged (exactly once). The server flushes every second here
-(``--flush-interval``), so the wait for the last flush is short.
+(``--flush-interval``), so the wait for the last flush is short. Then it does the same again
+with the same events as Arrow IPC streams (``Content-Type: application/vnd.apache.arrow.stream``)
+against a fresh server, state and lake: the ``arrow_*`` figures, and
+``arrow_json_ratio = arrow_events_per_s / events_per_s``.
 
 The peer, measured in the same run before the server starts, is the store's own
 ``EventStore.append`` on already validated events (durable SQLite commits, no HTTP, no JSON);
 ``ratio = events_per_s / store_events_per_s``. It also reports parsing alone and parse+append
-(``IngestService.ingest``), to show where the time goes.
+(``IngestService.ingest``), for each form, to show where the time goes.
 
     .venv/bin/python benchmarks/ingest.py                      # 20 s, 4 clients, batches of 1000
     .venv/bin/python benchmarks/ingest.py --seconds 5 --clients 2
@@ -44,20 +47,22 @@ from dataclasses import dataclass, field  # noqa: E402
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 import pyarrow.dataset as ds  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from components.ingest import BatchParser, EventStore, IngestConfig, IngestService  # noqa: E402
+from components.ingest import ArrowBatchParser, BatchParser, EventStore, IngestConfig, IngestService  # noqa: E402
+from components.ingest.columnar import events_table, to_ipc  # noqa: E402
 from simnet.config import WorldConfig  # noqa: E402
 from simnet.events import EventLog  # noqa: E402
 from simnet.policies import make_policy  # noqa: E402
-from simnet.protocol import table_to_events  # noqa: E402
+from simnet.protocol import ARROW_STREAM, Event, table_to_events  # noqa: E402
 from simnet.world import World  # noqa: E402
 
 
-def world_events(users: int, count: int, seed: int) -> list[tuple[str, str]]:
-    """About ``count`` events of a small world's hourly traffic, each as (id prefix, JSON after the id)."""
+def world_events(users: int, count: int, seed: int) -> list[Event]:
+    """``count`` events of a small world's hourly traffic."""
     world = World(WorldConfig.load().with_users(users), seed)
     policy = make_policy("popularity", world)
     world.begin(EventLog())  # genesis (the whole population signing up at once) is not traffic
@@ -71,7 +76,11 @@ def world_events(users: int, count: int, seed: int) -> list[tuple[str, str]]:
         seq, hour = seq + len(table), hour + 1
         if hour % 24 == 0:
             world.end_day(EventLog())
-    events = table_to_events(pa.concat_tables(tables).slice(0, count))
+    return table_to_events(pa.concat_tables(tables).slice(0, count))
+
+
+def json_templates(events: list[Event]) -> list[tuple[str, str]]:
+    """Each event as (id prefix, JSON after the id), to splice fresh ids in."""
     templates = []
     for event in events:
         text = event.model_dump_json()
@@ -82,7 +91,9 @@ def world_events(users: int, count: int, seed: int) -> list[tuple[str, str]]:
 
 
 class Batches:
-    """Batch bodies with fresh ids: round ``r`` of the templates gets the id suffix ``~r``."""
+    """JSON batch bodies with fresh ids: round ``r`` of the templates gets the id suffix ``~r``."""
+
+    content_type = "application/json"
 
     def __init__(self, templates: list[tuple[str, str]], size: int) -> None:
         self.templates, self.size = templates, size
@@ -95,10 +106,33 @@ class Batches:
         chunk = self.templates[index * self.size : (index + 1) * self.size]
         return ("[" + ",".join(f"{head}~{round_}{rest}" for head, rest in chunk) + "]").encode()
 
+    def count(self, body: bytes) -> int:
+        return body.count(b'"event_id"')
+
     def take(self) -> bytes:
         with self._lock:
             number, self._next = self._next, self._next + 1
         return self.body(number)
+
+
+class ArrowBatches(Batches):
+    """The same batches as Arrow IPC streams: the same rows, the same fresh ids."""
+
+    content_type = ARROW_STREAM
+
+    def __init__(self, table: pa.Table, size: int) -> None:
+        super().__init__([], size)
+        self.table = table
+        self.per_round = max(1, len(table) // size)
+
+    def body(self, number: int) -> bytes:
+        round_, index = divmod(number, self.per_round)
+        chunk = self.table.slice(index * self.size, self.size)
+        ids = pc.binary_join_element_wise(chunk["event_id"], f"~{round_}", "")
+        return to_ipc(chunk.set_column(0, "event_id", ids))
+
+    def count(self, body: bytes) -> int:
+        return len(pa.ipc.open_stream(body).read_all())
 
 
 @dataclass
@@ -109,7 +143,7 @@ class ClientStats:
 
 
 def client(url: str, batches: Batches, until: float, stats: ClientStats) -> None:
-    with httpx.Client(base_url=url, timeout=60.0, headers={"content-type": "application/json"}) as http:
+    with httpx.Client(base_url=url, timeout=60.0, headers={"content-type": batches.content_type}) as http:
         while time.perf_counter() < until:
             body = batches.take()
             started = time.perf_counter()
@@ -147,13 +181,13 @@ def start_server(work: Path, port: int, args: argparse.Namespace) -> subprocess.
     raise RuntimeError(f"the ingest server did not start; see {work / 'server.log'}")
 
 
-def measure_http(templates: list[tuple[str, str]], args: argparse.Namespace, work: Path) -> dict[str, float]:
+def measure_http(batches: Batches, args: argparse.Namespace, work: Path) -> dict[str, float]:
     """Clients against the real server; the lake counted after the final flush."""
+    work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(work, port, args)
     try:
-        batches = Batches(templates, args.batch)
         stats = [ClientStats() for _ in range(args.clients)]
         started = time.perf_counter()
         threads = [threading.Thread(target=client, args=(url, batches, started + args.seconds, s)) for s in stats]
@@ -186,11 +220,10 @@ def measure_http(templates: list[tuple[str, str]], args: argparse.Namespace, wor
     }
 
 
-def measure_peers(templates: list[tuple[str, str]], args: argparse.Namespace, work: Path) -> dict[str, float]:
-    """Without HTTP: parsing alone, the store's append alone, and both (the service's ingest)."""
-    batches = Batches(templates, args.batch)
+def measure_peers(batches: Batches, arrow: ArrowBatches, args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """Without HTTP: parsing alone, the store's append alone, and both (the service's ingest), per form."""
     bodies = [batches.body(n) for n in range(args.peer_batches)]
-    n_events = sum(body.count(b'"event_id"') for body in bodies)
+    n_events = sum(batches.count(body) for body in bodies)
     parser = BatchParser(max(args.batch, 10_000))
     started = time.perf_counter()
     parsed = [parser.parse(body) for body in bodies]
@@ -206,11 +239,25 @@ def measure_peers(templates: list[tuple[str, str]], args: argparse.Namespace, wo
         for body in bodies:
             service.ingest(body)
         service_s = time.perf_counter() - started
+    arrow_bodies = [arrow.body(n) for n in range(args.peer_batches)]
+    arrow_parser = ArrowBatchParser(max(args.batch, 10_000))
+    started = time.perf_counter()
+    for body in arrow_bodies:
+        arrow_parser.parse(body)
+    arrow_parse_s = time.perf_counter() - started
+    config = IngestConfig(lake_root=str(work / "peer-arrow-lake"), state_path=work / "peer-arrow-service.sqlite")
+    with IngestService(config) as service:
+        started = time.perf_counter()
+        for body in arrow_bodies:
+            service.ingest(body, ARROW_STREAM)
+        arrow_service_s = time.perf_counter() - started
     return {
         "peer_events": n_events,
         "store_events_per_s": n_events / store_s,
         "parse_events_per_s": n_events / parse_s,
         "service_events_per_s": n_events / service_s,
+        "arrow_parse_events_per_s": n_events / arrow_parse_s,
+        "arrow_service_events_per_s": n_events / arrow_service_s,
     }
 
 
@@ -236,17 +283,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     load_before = os.getloadavg()[0]  # a busy machine lowers every figure: say how busy it was
-    templates = world_events(args.users, args.events, args.seed)
+    events = world_events(args.users, args.events, args.seed)
+    batches, arrow = Batches(json_templates(events), args.batch), ArrowBatches(events_table(events), args.batch)
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
-        peers = measure_peers(templates, args, Path(tmp))
-        http = measure_http(templates, args, Path(tmp))
+        peers = measure_peers(batches, arrow, args, Path(tmp))
+        http = measure_http(batches, args, Path(tmp) / "json")
+        arrow_http = {f"arrow_{k}": v for k, v in measure_http(arrow, args, Path(tmp) / "arrow").items()}
     ratio = http["events_per_s"] / peers["store_events_per_s"]
+    arrow_json_ratio = arrow_http["arrow_events_per_s"] / http["events_per_s"]
     result: dict[str, object] = {
         "benchmark": "ingest",
         "clients": args.clients,
         "batch": args.batch,
-        **{k: round(v, 3) if isinstance(v, float) else v for k, v in {**http, **peers}.items()},
+        **{k: round(v, 3) if isinstance(v, float) else v for k, v in {**http, **arrow_http, **peers}.items()},
         "ratio": round(ratio, 4),
+        "arrow_json_ratio": round(arrow_json_ratio, 4),
         "flush_interval_s": args.flush_interval,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -261,19 +312,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     for column in ("path", "events", "events/s", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column == "path" else "right")
-    table.add_row(
-        "HTTP -> lake",
-        f"{http['events']:,}",
-        f"{http['events_per_s']:,.0f}",
-        f"{http['p50_ms']:.1f}",
-        f"{http['p99_ms']:.1f}",
-    )
-    for name, key in (("store append (peer)", "store"), ("parse only", "parse"), ("parse + append", "service")):
+    for name, prefix in (("HTTP -> lake", ""), ("HTTP -> lake (Arrow)", "arrow_")):
+        figures = {**http, **arrow_http}
+        table.add_row(
+            name,
+            f"{figures[f'{prefix}events']:,}",
+            f"{figures[f'{prefix}events_per_s']:,.0f}",
+            f"{figures[f'{prefix}p50_ms']:.1f}",
+            f"{figures[f'{prefix}p99_ms']:.1f}",
+        )
+    for name, key in (
+        ("store append (peer)", "store"),
+        ("parse only", "parse"),
+        ("parse + append", "service"),
+        ("parse only (Arrow)", "arrow_parse"),
+        ("parse + append (Arrow)", "arrow_service"),
+    ):
         table.add_row(name, f"{peers['peer_events']:,}", f"{peers[f'{key}_events_per_s']:,.0f}", "-", "-")
     console = Console()
     console.print(table)
     console.print(f"exactly once: {http['exactly_once']} ({http['acknowledged']:,} acknowledged)")
+    console.print(
+        f"exactly once (Arrow): {arrow_http['arrow_exactly_once']} ({arrow_http['arrow_acknowledged']:,} acknowledged)"
+    )
     console.print(f"ratio HTTP / store: {ratio:.3f}")
+    console.print(f"ratio Arrow / JSON over HTTP: {arrow_json_ratio:.3f}")
     console.print(f"{os.cpu_count()} CPUs, load average {load_before:.2f} before the run")
     return 0
 

@@ -1,11 +1,12 @@
-"""The ingest HTTP API: ``POST /events``, ``GET /healthz``, ``GET /metrics``.
+"""The ingest HTTP API: ``POST /events``, ``POST /events/flush``, ``GET /healthz``, ``GET /metrics``.
 
 A thin FastAPI wrapper over :class:`~components.ingest.service.IngestService`. The body of
-``POST /events`` is read raw and validated by pydantic in one pass (no FastAPI body model), in a
-worker thread so the event loop stays free while SQLite commits.
+``POST /events`` is read raw (no FastAPI body model) and handed, with its ``Content-Type``, to the
+service: a JSON array (the default) or an Arrow IPC stream (``ARROW_STREAM``). Parsing, storing
+and flushing run in a worker thread so the event loop stays free while SQLite commits.
 
-:func:`events_router` is the ``POST /events`` route alone, for a host app that serves more than
-ingestion (the recommender mounts it): it reads the service from ``request.app.state.ingest``.
+:func:`events_router` is the events routes alone, for a host app that serves more than ingestion
+(the recommender mounts it): it reads the service from ``request.app.state.ingest``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from components.ingest.batch import BatchRejected
 from components.ingest.config import IngestConfig
 from components.ingest.service import IngestService
+from simnet.protocol import ARROW_STREAM, EVENTS_FLUSH_PATH, EVENTS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,14 @@ class IngestResponse(BaseModel):
 
     accepted: int
     duplicates: int
+
+
+class FlushResponse(BaseModel):
+    """A flush barrier passed: every batch numbered up to last_seq is in the lake."""
+
+    flushed: int
+    pending: int
+    last_seq: int
 
 
 class RejectionResponse(BaseModel):
@@ -92,20 +102,29 @@ def create_app(config: IngestConfig, *, service: IngestService | None = None) ->
 
 
 def events_router(max_body_bytes: int) -> APIRouter:
-    """``POST /events`` over the :class:`IngestService` at ``request.app.state.ingest``."""
+    """``POST /events`` and ``POST /events/flush`` over the service at ``request.app.state.ingest``."""
     router = APIRouter()
 
     @router.post(
-        "/events",
+        EVENTS_PATH,
         response_model=IngestResponse,
         responses={
             413: {"model": RejectionResponse},
             422: {"model": RejectionResponse},
             503: {"description": "the batch could not be stored; retry it"},
         },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                    ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
     )
     async def post_events(request: Request) -> Response:
-        """Store a JSON array of protocol events; 200 only once they are durable.
+        """Store a batch of protocol events (a JSON array, or an Arrow IPC stream); 200 once durable.
 
         The batch is atomic: one invalid event refuses all of it (422, naming each bad event and
         field). Events whose event_id was seen before are counted as duplicates and dropped.
@@ -114,7 +133,7 @@ def events_router(max_body_bytes: int) -> APIRouter:
         svc: IngestService = request.app.state.ingest
         try:
             body = await _read_body(request, max_body_bytes)
-            result = await run_in_threadpool(svc.ingest, body)
+            result = await run_in_threadpool(svc.ingest, body, request.headers.get("content-type"))
         except BatchRejected as rejection:
             response: Response = JSONResponse(rejection.to_json(), status_code=rejection.status_code)
         except ClientDisconnect:
@@ -128,6 +147,25 @@ def events_router(max_body_bytes: int) -> APIRouter:
             response = JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
         svc.metrics.request_seconds.labels(str(response.status_code)).observe(time.perf_counter() - started)
         return response
+
+    @router.post(
+        EVENTS_FLUSH_PATH,
+        response_model=FlushResponse,
+        responses={503: {"description": "the flush failed; the events are kept, retry it"}},
+    )
+    async def flush_events(request: Request) -> Response:
+        """Return once every event acknowledged before this call is written to the lake."""
+        svc: IngestService = request.app.state.ingest
+        try:
+            result = await run_in_threadpool(svc.flush)
+        except Exception as error:
+            log.exception("a flush barrier failed")
+            detail = (
+                f"the flush to the lake failed ({type(error).__name__}: {error}); the events are kept "
+                "in the store and the flusher retries them: retry the flush"
+            )
+            return JSONResponse({"detail": detail, "reason": "unavailable"}, status_code=503)
+        return JSONResponse(result.to_json())
 
     return router
 

@@ -9,7 +9,8 @@ the plan, in one transaction. A crash anywhere in between leaves the plan open; 
 rewritten in place: nothing is lost and nothing lands twice.
 
 Cycles run on a background thread every ``interval_s`` seconds, or sooner when woken (the
-service wakes it once ``flush_rows`` events wait), and once more when it stops.
+service wakes it once ``flush_rows`` events wait), and once more when it stops. A caller may also
+flush on demand (the service's flush barrier): calls and cycles take turns on one lock.
 """
 
 from __future__ import annotations
@@ -51,13 +52,27 @@ class Flusher:
         self._thread: threading.Thread | None = None
 
     # -- on demand ------------------------------------------------------------------------------------
-    def flush(self) -> int:
-        """Write everything pending now (an unfinished plan first); returns the events written."""
+    def flush(self, up_to_seq: int | None = None) -> int:
+        """Write what is pending (an unfinished plan first); returns the events written by this call.
+
+        Everything up to ``up_to_seq`` (default: all that is stored when the call takes the flush
+        lock) is in the lake when this returns. Calls are serialised with the background cycles,
+        so a caller may block on a cycle in progress, whose events then count for that cycle. A
+        failure is recorded (``last_error``, the error counter) and raised; the events stay
+        pending and a later flush retries them.
+        """
         with self._flush_lock:
-            up_to = self.store.last_seq()
+            up_to = self.store.last_seq() if up_to_seq is None else up_to_seq
             written = 0
-            while (plan := self.store.plan_flush(self.flush_rows, up_to, self.writer_id)) is not None:
-                written += self._write(plan)
+            try:
+                while (plan := self.store.plan_flush(self.flush_rows, up_to, self.writer_id)) is not None:
+                    written += self._write(plan)
+            except Exception as error:
+                self.last_error = f"{type(error).__name__}: {error}"
+                if self.metrics is not None:
+                    self.metrics.flush_errors.inc()
+                raise
+            self.last_error = None
             return written
 
     def _write(self, plan: FlushPlan) -> int:
@@ -122,14 +137,10 @@ class Flusher:
                 self._stop.wait(self.interval_s)
 
     def _cycle(self) -> bool:
-        """One flush, with failures logged and counted; returns whether it succeeded."""
+        """One flush, with failures logged (``flush`` records them); returns whether it succeeded."""
         try:
             self.flush()
-        except Exception as error:
-            self.last_error = f"{type(error).__name__}: {error}"
-            if self.metrics is not None:
-                self.metrics.flush_errors.inc()
+        except Exception:
             log.exception("flush failed; the events stay in the store and will be retried")
             return False
-        self.last_error = None
         return True

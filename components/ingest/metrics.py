@@ -25,6 +25,9 @@ class IngestMetrics:
         self.duplicates = Counter(
             f"{PREFIX}_events_duplicate", "Events dropped because their event_id was seen", registry=r
         )
+        self.batches = Counter(
+            f"{PREFIX}_batches", "Stored batches, by body format (json, arrow)", ["format"], registry=r
+        )
         self.rejected = Counter(f"{PREFIX}_events_rejected", "Invalid events named in refused batches", registry=r)
         self.batches_rejected = Counter(
             f"{PREFIX}_batches_rejected",

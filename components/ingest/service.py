@@ -1,8 +1,9 @@
-"""The ingest service without HTTP: parser, durable store, lake writer, flusher and metrics.
+"""The ingest service without HTTP: parsers, durable store, lake writer, flusher and metrics.
 
-:class:`IngestService` is what the FastAPI app (and, later, a Ray Serve deployment) drives:
-``ingest(body)`` validates a batch, stores it durably and returns what was new; a background
-flusher moves stored events to the lake.
+:class:`IngestService` is what the FastAPI app (and a Ray Serve deployment) drives:
+``ingest(body, content_type)`` validates a batch (a JSON array, or an Arrow IPC stream), stores it
+durably and returns what was new; a background flusher moves stored events to the lake, and
+``flush()`` is the barrier that waits until everything acknowledged so far is there.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.ingest.arrowbatch import ArrowBatchParser, is_arrow_stream
 from components.ingest.batch import BatchParser, BatchRejected
+from components.ingest.columnar import events_table
 from components.ingest.config import IngestConfig
 from components.ingest.flusher import Flusher
 from components.ingest.lake import LakeWriter
@@ -28,6 +32,18 @@ Listener = Callable[["pa.Table"], None]
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class FlushResult:
+    """What a flush barrier did: every batch numbered up to ``last_seq`` is now in the lake."""
+
+    flushed: int  # events this call wrote (a cycle already under way writes its own)
+    pending: int  # events still waiting: those acknowledged after the call began
+    last_seq: int  # the highest batch number stored when the call began
+
+    def to_json(self) -> dict[str, int]:
+        return {"flushed": self.flushed, "pending": self.pending, "last_seq": self.last_seq}
+
+
 class IngestService:
     """One ingest service: owns its state file (exclusively) and writes to its lake root."""
 
@@ -40,6 +56,7 @@ class IngestService:
     ) -> None:
         self.config = config
         self.parser = BatchParser(config.max_batch_events)
+        self.arrow_parser = ArrowBatchParser(config.max_batch_events)
         self.lake = lake or LakeWriter(config.lake_root, storage=config.storage, compression=config.compression)
         self.store = EventStore(config.state_path, clock=clock)
         self.metrics = IngestMetrics(pending=lambda: self.store.pending)
@@ -70,15 +87,21 @@ class IngestService:
         self.flusher.start()
         log.info("ingest into %s with state %s", self.config.lake_root, self.config.state_path)
 
-    def ingest(self, body: bytes) -> AppendResult:
-        """Validate a JSON batch and store its new events durably; raises :class:`BatchRejected`."""
+    def ingest(self, body: bytes, content_type: str | None = None) -> AppendResult:
+        """Validate a batch and store its new events durably; raises :class:`BatchRejected`.
+
+        The body is an Arrow IPC stream when ``content_type`` is ``ARROW_STREAM``, else a JSON
+        array; both are held to the same rules and stored alike.
+        """
+        arrow = is_arrow_stream(content_type)
         try:
-            events = self.parser.parse(body)
+            table = self.arrow_parser.parse(body) if arrow else events_table(self.parser.parse(body))
         except BatchRejected as rejection:
             self.metrics.batches_rejected.labels(rejection.reason).inc()
             self.metrics.rejected.inc(rejection.invalid_events)
             raise
-        result = self.store.append(events)
+        result = self.store.append_table(table)
+        self.metrics.batches.labels("arrow" if arrow else "json").inc()
         self.metrics.accepted.inc(result.accepted)
         self.metrics.duplicates.inc(result.duplicates)
         if self.store.pending >= self.config.flush_rows:
@@ -90,6 +113,16 @@ class IngestService:
                 except Exception:
                     log.exception("an ingest listener failed on %s events (they are stored)", len(result.stored))
         return result
+
+    def flush(self) -> FlushResult:
+        """Return once every event acknowledged before this call is in the lake (the flush barrier).
+
+        Safe alongside the background flusher (they take turns). Raises if a flush fails: the
+        events stay in the store, and the flusher (or another call) retries them.
+        """
+        last_seq = self.store.last_seq()
+        flushed = self.flusher.flush(last_seq)
+        return FlushResult(flushed=flushed, pending=self.store.pending, last_seq=last_seq)
 
     def health(self) -> dict[str, Any]:
         """A small status document: pending events and the last flush error, if any."""

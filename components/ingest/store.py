@@ -12,9 +12,11 @@ Three tables, one SQLite file in WAL mode with ``synchronous=FULL``:
   one transaction *after*; a flush recorded but not completed is redone with the same range, so
   the same rows go to the same file names and overwrite what a crash left behind.
 
-:meth:`EventStore.append` returns only after its transaction is committed (fsynced), so an event
-it reports as accepted survives ``kill -9`` and power loss. One process may own a state file at a
-time; an advisory lock (:mod:`components.ingest.statelock`) enforces it.
+:meth:`EventStore.append` (validated events) and :meth:`EventStore.append_table` (a validated
+EVENT_SCHEMA table: the Arrow form, and what ``append`` builds) return only after their
+transaction is committed (fsynced), so an event reported as accepted survives ``kill -9`` and
+power loss. One process may own a state file at a time; an advisory lock
+(:mod:`components.ingest.statelock`) enforces it.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from components.ingest.columnar import events_table, from_ipc, to_ipc
 from components.ingest.statelock import StateLock
-from simnet.protocol import Event
+from simnet.protocol import EVENT_SCHEMA, Event
 
 log = logging.getLogger(__name__)
 
@@ -127,30 +131,40 @@ class EventStore:
     def append(self, events: Sequence[Event]) -> AppendResult:
         """Store the events not seen before, in one transaction; durable when this returns.
 
-        The batch's table is built before the lock is taken; under it, one ``INSERT OR IGNORE
-        ... RETURNING`` records the ids and says which are new, and the new events are stored as
-        one blob. Repeats of an id within the batch keep the first occurrence.
+        The events' table is built before the lock is taken; the rest is :meth:`append_table`.
         """
         if not events:
             return AppendResult(0, 0)
-        table = events_table(events)
-        ids = [e.event_id for e in events]
+        return self.append_table(events_table(events))
+
+    def append_table(self, table: pa.Table) -> AppendResult:
+        """Store the rows of an EVENT_SCHEMA table whose ids were not seen before; durable when this returns.
+
+        The rows must be valid events (:class:`~components.ingest.arrowbatch.ArrowBatchParser`
+        checks them). Under the write lock, one ``INSERT OR IGNORE ... RETURNING`` records the
+        ids and says which are new, and the new rows are stored as one blob. Repeats of an id
+        within the table keep the first occurrence.
+        """
+        if len(table) == 0:
+            return AppendResult(0, 0)
+        if not table.schema.equals(EVENT_SCHEMA):
+            table = table.cast(EVENT_SCHEMA)
+        ids = table["event_id"].to_pylist()  # the SQL parameters
         received_us = self._now_us()
         with self._write_lock:
             self._check_open()
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 fresh = self._record_ids(ids, received_us)
-                if len(fresh) < len(ids):
-                    table = table.filter(pa.array(_first_fresh(ids, fresh)))
-                if len(table):
-                    self._db.execute("INSERT INTO pending (events, batch) VALUES (?, ?)", (len(table), to_ipc(table)))
+                stored = table if len(fresh) == len(ids) else table.filter(_first_fresh(table["event_id"], fresh))
+                if len(stored):
+                    self._db.execute("INSERT INTO pending (events, batch) VALUES (?, ?)", (len(stored), to_ipc(stored)))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
-            self._pending += len(table)
-        return AppendResult(accepted=len(table), duplicates=len(events) - len(table), stored=table)
+            self._pending += len(stored)
+        return AppendResult(accepted=len(stored), duplicates=len(table) - len(stored), stored=stored)
 
     def _record_ids(self, ids: list[str], received_us: int) -> set[str]:
         """Insert the ids not yet in ``seen``; returns those (each once)."""
@@ -302,13 +316,11 @@ class EventStore:
         self.close()
 
 
-def _first_fresh(ids: list[str], fresh: set[str]) -> list[bool]:
-    """Which positions to keep: the first occurrence of each id that was new."""
-    keep = []
-    for event_id in ids:
-        if event_id in fresh:
-            fresh.discard(event_id)
-            keep.append(True)
-        else:
-            keep.append(False)
-    return keep
+def _first_fresh(ids: pa.ChunkedArray, fresh: set[str]) -> pa.Array:
+    """Which rows to keep: the first occurrence of each id that was new (vectorised)."""
+    encoded = pc.dictionary_encode(ids.combine_chunks())
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    first = np.zeros(len(codes), bool)
+    first[np.unique(codes, return_index=True)[1]] = True
+    new = pc.is_in(encoded.dictionary, value_set=pa.array(list(fresh), pa.string()))
+    return pa.array(first & new.to_numpy(zero_copy_only=False)[codes])

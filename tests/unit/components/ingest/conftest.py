@@ -1,9 +1,10 @@
-"""Fixtures for the ingest unit tests: protocol events as JSON, configs, and reading the lake back."""
+"""Fixtures for the ingest unit tests: protocol events as JSON or Arrow, configs, reading the lake back."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,12 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from components.ingest import IngestConfig
-from simnet.protocol import IMAGE_SIZE
+from components.ingest import IngestConfig, LakeWriter
+from components.ingest.columnar import to_ipc, to_us
+from simnet.protocol import EVENT_SCHEMA, IMAGE_SIZE
+
+NULLABLE_SCHEMA = pa.schema([f.with_nullable(True) for f in EVENT_SCHEMA])
+"""EVENT_SCHEMA with every column nullable: a client may send nulls, which the server must refuse."""
 
 EventFactory = Callable[..., dict[str, Any]]
 
@@ -44,6 +49,27 @@ def body() -> Callable[[list[dict[str, Any]]], bytes]:
     return lambda events: json.dumps(events).encode()
 
 
+def arrow_table(events: list[dict[str, Any]], schema: pa.Schema = NULLABLE_SCHEMA) -> pa.Table:
+    """Events given as their JSON objects, as an Arrow table (a missing field is a null).
+
+    ``ts`` is an ISO string with an offset, or an int of microseconds since the epoch (to reach
+    instants a Python datetime cannot hold). Fields with no column (an unknown key) are dropped.
+    """
+    rows = []
+    for event in events:
+        row = {name: event.get(name) for name in schema.names}
+        if isinstance(row["ts"], str):
+            row["ts"] = to_us(datetime.fromisoformat(row["ts"]))
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+@pytest.fixture
+def arrow_body() -> Callable[[list[dict[str, Any]]], bytes]:
+    """Events (their JSON objects) to an Arrow IPC request body."""
+    return lambda events: to_ipc(arrow_table(events))
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> IngestConfig:
     """A config on a fresh lake and state under tmp_path; slow timers so tests flush explicitly."""
@@ -53,6 +79,19 @@ def config(tmp_path: Path) -> IngestConfig:
         flush_interval_s=3600,
         max_batch_events=100,
     )
+
+
+class BrokenLake(LakeWriter):
+    """A lake that refuses writes while ``broken`` is set."""
+
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.broken = True
+
+    def write(self, table: pa.Table, name: str) -> list[str]:
+        if self.broken:
+            raise OSError("lake unreachable")
+        return super().write(table, name)
 
 
 def read_lake(root: Path) -> pa.Table:

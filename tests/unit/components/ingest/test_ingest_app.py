@@ -1,4 +1,4 @@
-"""The HTTP API: 200 only for durable batches, atomic refusals, healthz and Prometheus metrics."""
+"""The HTTP API: 200 only for durable batches (JSON or Arrow), atomic refusals, the flush barrier, healthz, metrics."""
 
 from __future__ import annotations
 
@@ -11,12 +11,16 @@ from typing import Any
 import pytest
 
 from components.ingest import IngestConfig, IngestService, create_app
+from components.ingest.app import events_router
+from simnet.protocol import ARROW_STREAM, EVENTS_FLUSH_PATH, EVENTS_PATH, EventType
+from tests.unit.components.ingest.conftest import BrokenLake, read_lake
 
 with warnings.catch_warnings():  # starlette 1.x deprecates its httpx-based client (for httpx2)
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 EventFactory = Callable[..., dict[str, Any]]
+Body = Callable[[list[dict[str, Any]]], bytes]
 LakeIds = Callable[[Path], list[str]]
 
 
@@ -134,3 +138,94 @@ def test_store_failure_is_503_and_retryable(config: IngestConfig, make_event: Ev
         response = post(client, [make_event(1)])
         assert response.status_code == 503
         assert response.json()["reason"] == "unavailable"
+
+
+def post_arrow(client: TestClient, payload: bytes) -> Any:
+    return client.post("/events", content=payload, headers={"content-type": ARROW_STREAM})
+
+
+def test_arrow_batch_lands_like_the_json_batch(
+    config: IngestConfig, tmp_path: Path, make_event: EventFactory, arrow_body: Body
+) -> None:
+    """Over HTTP, an Arrow batch is acknowledged like JSON and the lake holds the same rows for both."""
+    events = [make_event(i, kind.value) for i, kind in enumerate(EventType)]
+    other = config.model_copy(update={"lake_root": str(tmp_path / "lake2"), "state_path": tmp_path / "s2.sqlite"})
+    with TestClient(create_app(config)) as json_client, TestClient(create_app(other)) as arrow_client:
+        assert post(json_client, events).json() == {"accepted": len(events), "duplicates": 0}
+        assert post_arrow(arrow_client, arrow_body(events)).json() == {"accepted": len(events), "duplicates": 0}
+        for client in (json_client, arrow_client):
+            assert client.post(EVENTS_FLUSH_PATH).json() == {"flushed": len(events), "pending": 0, "last_seq": 1}
+    json_lake, arrow_lake = read_lake(Path(config.lake_root)), read_lake(tmp_path / "lake2")
+    assert len(json_lake) == len(events)
+    assert json_lake.sort_by("event_id").equals(arrow_lake.sort_by("event_id"))
+
+
+def test_arrow_refusals_have_the_json_shape(client: TestClient, make_event: EventFactory, arrow_body: Body) -> None:
+    """Arrow refusals: 422 naming the event and field, 422 malformed, 413 too large; nothing is stored."""
+    invalid = post_arrow(client, arrow_body([make_event(0), make_event(1, "signup", item_id=3)]))
+    assert invalid.status_code == 422
+    payload = invalid.json()
+    assert set(payload) == {"detail", "reason", "invalid_events", "errors"}
+    assert (payload["reason"], payload["invalid_events"]) == ("invalid", 1)
+    assert [(e["index"], e["event_id"], e["field"], e["type"]) for e in payload["errors"]] == [
+        (1, "ev-1", "item_id", "value_error")
+    ]
+    malformed = post_arrow(client, b'[{"event_id": "x"}]')
+    assert (malformed.status_code, malformed.json()["reason"]) == (422, "malformed")
+    too_many = post_arrow(client, arrow_body([make_event(i) for i in range(101)]))
+    assert (too_many.status_code, too_many.json()["reason"]) == (413, "too_large")
+    assert client.get("/healthz").json()["pending"] == 0
+
+
+def test_arrow_body_over_byte_limit_is_413(config: IngestConfig, make_event: EventFactory, arrow_body: Body) -> None:
+    """max_body_bytes applies to the Arrow form too."""
+    small = config.model_copy(update={"max_body_bytes": 1000})
+    with TestClient(create_app(small)) as client:
+        response = post_arrow(client, arrow_body([make_event(i) for i in range(20)]))
+        assert response.status_code == 413
+        assert "bytes" in response.json()["detail"]
+
+
+def test_json_then_arrow_duplicates(client: TestClient, make_event: EventFactory, arrow_body: Body) -> None:
+    """Ids first sent as JSON come back as duplicates in an Arrow batch, and repeats within it too."""
+    assert post(client, [make_event(1), make_event(2)]).json() == {"accepted": 2, "duplicates": 0}
+    again = post_arrow(client, arrow_body([make_event(2), make_event(3), make_event(3), make_event(1)]))
+    assert again.json() == {"accepted": 1, "duplicates": 3}
+
+
+def test_flush_route_is_a_barrier(config: IngestConfig, make_event: EventFactory, arrow_body: Body) -> None:
+    """POST /events/flush returns once every acknowledged event is in the lake, with the counts."""
+    with TestClient(create_app(config)) as client:
+        post(client, [make_event(i) for i in range(5)])
+        post_arrow(client, arrow_body([make_event(i) for i in range(4, 9)]))
+        assert client.get("/healthz").json()["pending"] == 9
+        response = client.post(EVENTS_FLUSH_PATH)
+        assert response.status_code == 200
+        assert response.json() == {"flushed": 9, "pending": 0, "last_seq": 2}
+        assert sorted(read_lake(Path(config.lake_root))["event_id"].to_pylist()) == sorted(f"ev-{i}" for i in range(9))
+        assert client.post(EVENTS_FLUSH_PATH).json() == {"flushed": 0, "pending": 0, "last_seq": 2}
+
+
+def test_failed_flush_is_503_and_keeps_the_events(config: IngestConfig, make_event: EventFactory) -> None:
+    """If the lake cannot be written, the flush answers 503, saying the events are kept and to retry."""
+    lake = BrokenLake(config.lake_root)
+    with IngestService(config, lake=lake) as service, TestClient(create_app(config, service=service)) as client:
+        post(client, [make_event(1), make_event(2)])
+        response = client.post(EVENTS_FLUSH_PATH)
+        assert response.status_code == 503
+        detail = response.json()["detail"]
+        assert "kept" in detail and "retry" in detail
+        assert client.get("/healthz").json() | {"last_flush_error": None} == {
+            "status": "degraded",
+            "pending": 2,
+            "flusher_running": False,
+            "last_flush_error": None,
+        }
+        lake.broken = False
+        assert client.post(EVENTS_FLUSH_PATH).json() == {"flushed": 2, "pending": 0, "last_seq": 1}
+
+
+def test_events_router_serves_the_flush_barrier() -> None:
+    """A host that mounts events_router (the recommender) gets POST /events and POST /events/flush."""
+    paths = {(route.path, method) for route in events_router(1000).routes for method in route.methods}  # type: ignore[attr-defined]
+    assert {(EVENTS_PATH, "POST"), (EVENTS_FLUSH_PATH, "POST")} <= paths

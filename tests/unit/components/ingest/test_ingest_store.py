@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from components.ingest import EventStore, Flusher, LakeWriter, StateLockedError
-from simnet.protocol import Event
+from components.ingest import AppendResult, EventStore, Flusher, LakeWriter, StateLockedError
+from components.ingest.columnar import events_table
+from simnet.protocol import EVENT_SCHEMA, Event
 
 EventFactory = Callable[..., dict[str, Any]]
 LakeIds = Callable[[Path], list[str]]
@@ -41,6 +42,19 @@ def test_duplicates_counted_once_within_and_across_batches(tmp_path: Path, event
         assert (first.accepted, first.duplicates) == (3, 1)
         assert (second.accepted, second.duplicates) == (1, 2)
         assert store.pending == 4
+
+
+def test_append_table_shares_dedup_with_append(tmp_path: Path, events: Callable[..., list[Event]]) -> None:
+    """A table (the Arrow form) is deduplicated like events: within itself, and against earlier appends."""
+    with EventStore(tmp_path / "s.db") as store:
+        store.append(events(1, 2))
+        result = store.append_table(events_table(events(2, 3, 1, 3, 4)))
+        assert (result.accepted, result.duplicates) == (2, 3)
+        assert result.stored is not None and result.stored["event_id"].to_pylist() == ["ev-3", "ev-4"]
+        assert result.stored.schema == EVENT_SCHEMA
+        assert store.append_table(events_table(events(4, 5))).accepted == 1
+        assert store.append_table(EVENT_SCHEMA.empty_table()) == store.append([]) == AppendResult(0, 0)
+        assert store.pending == 5
 
 
 def test_restart_keeps_pending_events_and_seen_ids(
