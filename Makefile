@@ -8,7 +8,7 @@ BIN         := $(VENV)/bin
 LOCK        := requirements.lock
 STAMP       := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
-RUN_OUT     ?= runs/latest
+RUNS        ?= runs
 BENCH_OUT   ?= runs/bench
 BENCHMARKS  := $(sort $(wildcard benchmarks/*.py))
 
@@ -38,9 +38,8 @@ $(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
 	@touch $@
 
 # --- the main job ------------------------------------------------------------------------------
-run: setup ## Simulate one day of 100k SimNet users under the popularity policy
-	$(BIN)/simnet run --users 100000 --days 1 --policy popularity --seed 7 --out $(RUN_OUT)
-	@echo "Report: $(RUN_OUT)/report.html"
+run: setup ## The closed loop: 100k SimNet users live 3 days against the platform, which learns every night
+	$(BIN)/tinyworld up --runs $(RUNS)
 
 # --- quality -----------------------------------------------------------------------------------
 test: lint check-lock check-pipelines ## Lint, check the lock and the compiled pipelines, then run every test tier

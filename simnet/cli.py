@@ -92,6 +92,7 @@ def run(
         Path | None, typer.Option(help="folder of the run's checkpoints with --platform (default: <out>/state)")
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue the run checkpointed in --state")] = False,
+    events: Annotated[bool, typer.Option(help="write the events under --out (a policy run)")] = True,
 ) -> None:
     """Simulate DAYS days of USERS users under POLICY (or a --platform) and report the metrics and the score.
 
@@ -112,7 +113,7 @@ def run(
                 spec, options, folder, out=out, progress=progress and not as_json, resume=resume
             )
         else:
-            report, summary = simulate(spec, out=out, progress=progress and not as_json)
+            report, summary = simulate(spec, out=out, progress=progress and not as_json, events=events)
     except (OutputError, PlatformError, FileNotFoundError) as err:
         raise _fail(str(err)) from err
     if as_json:
@@ -127,8 +128,8 @@ def run(
         calibration.add_row(str(row["target"]), str(row["expected"]), fmt(row["measured"]), verdict)
     Console().print(calibration)
     if out:
-        events = f"  events: {out / 'events'}" if not platform else ""
-        Console().print(f"report: {out / 'report.html'}{events}")
+        lake = f"  events: {out / 'events'}" if events and not platform else ""
+        Console().print(f"report: {out / 'report.html'}{lake}")
 
 
 @app.command()

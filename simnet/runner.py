@@ -69,16 +69,17 @@ def simulate(
     *,
     lake: str | None = None,
     lake_filesystem: pafs.FileSystem | None = None,
+    events: bool = True,
 ) -> tuple[RunReport, Summary]:
     """Run the world under a reference policy; returns the report and the headline summary.
 
     The events go to ``lake`` (a path or a URL pyarrow understands, or a path on
-    ``lake_filesystem``), by default ``<out>/events``; with neither, nowhere. The report is
-    also written under ``out``.
+    ``lake_filesystem``), by default ``<out>/events``; with neither, or ``events`` False,
+    nowhere. The report is also written under ``out``.
     """
     if out:
         prepare_output(out)
-    lake = lake or (str(out / "events") if out else None)
+    lake = (lake or (str(out / "events") if out else None)) if events else None
     sink = LakeSink(lake, lake_filesystem) if lake else None
     sim = Simulation(spec, sink=sink)
     with day_progress(progress, spec.days, spec.config.population.users) as advance:

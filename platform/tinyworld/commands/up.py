@@ -27,8 +27,9 @@ def up(
     days: Annotated[int | None, typer.Option(help=f"Days to live. Default: {DEFAULTS.days}.")] = None,
     seed: Annotated[int | None, typer.Option(help=f"The world's seed. Default: {DEFAULTS.seed}.")] = None,
     world: Annotated[Path | None, typer.Option(help="A SimNet world YAML. Default: the calibrated world.")] = None,
-    history_days: Annotated[
-        int | None, typer.Option(help=f"Days each night's ETL reports, at most. Default: {DEFAULTS.history_days}.")
+    nightly: Annotated[
+        Path | None,
+        typer.Option(help="A YAML of the nights' options (history_days, train, nproc, promotion). Default: theirs."),
     ] = None,
     port: Annotated[int | None, typer.Option(help=f"The platform's port. Default: {DEFAULTS.port}.")] = None,
     ray: Annotated[bool | None, typer.Option(help="Serve on Ray Serve (default) or uvicorn alone.")] = None,
@@ -50,7 +51,7 @@ def up(
         "days": days,
         "seed": seed,
         "world_config": world,
-        "history_days": history_days,
+        "nightly": _nightly(nightly),
         "port": port,
         "ray": ray,
         "peers": peers,
@@ -68,6 +69,21 @@ def up(
         typer.echo(json.dumps(result))
         return
     _print(result, folder)
+
+
+def _nightly(path: Path | None) -> dict[str, object] | None:
+    """The nights' options from a YAML file (validated with the run's options)."""
+    if path is None:
+        return None
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise fail(f"cannot read --nightly {path}: {error}") from None
+    if not isinstance(loaded, dict):
+        raise fail(f"--nightly {path} must hold a mapping of NightlyOptions fields")
+    return loaded
 
 
 def _print(result: dict[str, object], folder: object) -> None:

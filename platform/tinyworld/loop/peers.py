@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from tinyworld.loop.children import spawn, stop
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,10 @@ def start_peers(out: Path, users: int, days: int, seed: int, config: Path | None
                 str(peer.out),
                 "--json",
                 "--no-progress",
+                "--no-events",
                 *(["--config", str(config)] if config else []),
             ]
-            peer.out.mkdir(parents=True, exist_ok=True)
-            with (peer.out / "run.log").open("wb") as output:
-                peer.process = subprocess.Popen(  # noqa: S603 (our own interpreter and CLI)
-                    command, stdout=output, stderr=subprocess.STDOUT, preexec_fn=lambda: os.nice(10)
-                )
+            peer.process = spawn(command, peer.out / "run.log", peer.out / "run.pid", niceness=10)
         peers.append(peer)
     return peers
 
@@ -83,6 +82,7 @@ def finish_peers(peers: list[Peer]) -> None:
         if peer.process is None:
             continue
         code = peer.process.wait()
+        (peer.out / "run.pid").unlink(missing_ok=True)
         peer.process = None
         if code != 0 or not peer.done:
             raise RuntimeError(f"the {peer.policy} reference run failed (exit {code}); see {peer.out / 'run.log'}")
@@ -91,6 +91,6 @@ def finish_peers(peers: list[Peer]) -> None:
 def stop_peers(peers: list[Peer]) -> None:
     """Stop reference runs still going (the loop was interrupted)."""
     for peer in peers:
-        if peer.process is not None and peer.process.poll() is None:
-            peer.process.terminate()
-            peer.process.wait()
+        if peer.process is not None:
+            stop(peer.process, peer.out / "run.pid", signal.SIGTERM, 10.0)
+            peer.process = None

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from components.registry.experiments import ExperimentConfig
+from tinyworld.loop.children import spawn, stop
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class LocalPlatform:
         self.token = secrets.token_urlsafe(24)
         self.environment = {**os.environ, **environment, "TINYWORLD_ADMIN_TOKEN": self.token}
         self.log_file = log_file
+        self.pid_file = log_file.with_suffix(".pid")
         self.ray = ray
         self.start_timeout_s = start_timeout_s
         self.http = httpx.Client(base_url=self.url, timeout=120.0)
@@ -79,11 +81,7 @@ class LocalPlatform:
             "--no-features",
             "--ray" if self.ray else "--no-ray",
         ]
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as output:
-            self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and CLI)
-                command, env=self.environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        self._process = spawn(command, self.log_file, self.pid_file, self.environment)
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -103,18 +101,8 @@ class LocalPlatform:
     def stop(self, timeout_s: float = 60.0) -> None:
         """Ask the server to stop (it flushes pending events), then end its process group."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            log.warning("the platform did not stop within %s s; killing it", timeout_s)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # whatever it started and left behind
-        except ProcessLookupError:
-            pass
-        process.wait()
+        if process is not None:
+            stop(process, self.pid_file, signal.SIGINT, timeout_s)
 
     def health(self) -> dict[str, Any]:
         """The ``/healthz`` document (status ok or degraded, what each arm serves)."""

@@ -33,7 +33,6 @@ from simnet.config import WorldConfig
 from simnet.remote import PlatformOptions, PlatformSink, RemotePolicy
 from simnet.simulation import CHECKPOINT, Simulation, new_tag
 from simnet.spec import RunSpec
-from tinyworld import steps
 from tinyworld.loop.nights import run_night
 from tinyworld.loop.peers import finish_peers, start_peers, stop_peers
 from tinyworld.loop.platform import LocalPlatform
@@ -217,8 +216,9 @@ def _night(
     lived = [d for d in state.days if d.date == day.isoformat()]
     experiment = bool(lived) and TREATMENT in lived[0].arms
     first_day = date.fromisoformat(state.days[0].date) if state.days else day
-    history = max(2, min(options.history_days, (day - first_day).days + 1))
-    nightly = steps.NightlyOptions(history_days=history, split_by="temporal" if day == first_day else "date")
+    history = max(2, min(options.nightly.history_days, (day - first_day).days + 1))
+    split_by = "temporal" if day == first_day else "date"
+    nightly = options.nightly.model_copy(update={"history_days": history, "split_by": split_by})
     task = bar.add_task(f"night of {day}: pipelines", total=None)
     with _output_to(folder.path("logs", f"night-{day.isoformat()}.log")):
         night = run_night(settings, day, experiment=experiment, options=nightly)

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from tinyworld.loop.nights import NightResult
+from tinyworld.steps import NightlyOptions
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -33,7 +34,8 @@ class UpOptions(BaseModel):
     days: int = Field(3, ge=1, le=365)  # days lived (a night follows each)
     seed: int = Field(7, ge=0)  # the world's seed, shared with the reference runs
     world_config: Path | None = None  # a SimNet world YAML; None: the calibrated default
-    history_days: int = Field(7, ge=2, le=90)  # days of events each night's ETL reports (at most)
+    # each night's options: history (at most; a young run reports the days it has), training, offline gate
+    nightly: NightlyOptions = Field(default_factory=NightlyOptions)
     batch_users: int = Field(1_000, ge=1)  # users per recommendation request
     ray: bool = True  # serve on Ray Serve (else uvicorn in one process)
     peers: bool = True  # run SimNet's popularity and oracle policies on the same days
