@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from components.registry.experiments import Timeline
 
 DUCKDB_TYPES = {
     "date": "DATE",
@@ -43,8 +46,11 @@ def _trailing(daily: str, key: str, sums: list[str], today: bool = True) -> str:
         FROM {daily} t JOIN days d ON d.date BETWEEN t.day AND t.day + 6 GROUP BY t.{key}, d.date"""
 
 
-def _sql(lake: str, start: date, end: date, half_life: float, dim: int) -> dict[str, str]:
-    """DuckDB's statements: temp tables (events, catalogue, daily blocks) and each table's query."""
+def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experiment: str) -> dict[str, str]:
+    """DuckDB's statements: temp tables (events, catalogue, daily blocks) and each table's query.
+
+    ``experiment`` names an event's experiment from its ``ts`` (:meth:`ExperimentLabels.sql`).
+    """
     first = start - timedelta(days=6)
     src = f"read_parquet('{lake}/*/*/*.parquet', hive_partitioning = true)"
     window = f"BETWEEN DATE '{start}' AND DATE '{end}'"
@@ -134,21 +140,29 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int) -> dict[
             coalesce(CASE WHEN s_clk > 0 THEN least(greatest((2 * rx_clk - (n + 1) * s_clk) / (n * s_clk), 0), 1)
                 ELSE 0 END, 0) AS click_gini
             FROM days LEFT JOIN created USING (date) LEFT JOIN g USING (date)""",
-        "arm_summaries": f"""WITH u AS (SELECT arm, user_id, count(*) FILTER (type = 'impression') AS impressions,
+        "arm_summaries": f"""WITH s AS (SELECT day, {experiment} AS experiment, arm, user_id, type
+            FROM events WHERE day {window} AND arm IS NOT NULL AND type IN ('impression', 'click', 'like', 'share')),
+            u AS (SELECT day, experiment, arm, user_id, count(*) FILTER (type = 'impression') AS impressions,
             count(*) FILTER (type = 'click') AS clicks,
-            count(*) FILTER (type IN ('click', 'like', 'share')) AS engagement FROM events
-            WHERE day {window} AND arm IS NOT NULL AND type IN ('impression', 'click', 'like', 'share')
+            count(*) FILTER (type IN ('click', 'like', 'share')) AS engagement FROM s
             GROUP BY ALL HAVING count(*) FILTER (type = 'impression') > 0),
             c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM events WHERE type = 'signup' GROUP BY 1)
             WHERE cohort BETWEEN DATE '{start}' AND DATE '{end}' - 1),
-            d1 AS (SELECT c.user_id, max(CASE WHEN a.day = c.cohort + 1 THEN 1 ELSE 0 END) AS returned
-            FROM c LEFT JOIN (SELECT user_id, day FROM user_day WHERE impressions > 0) a USING (user_id) GROUP BY 1)
-            SELECT arm, count(*) AS users, CAST(sum(impressions) AS BIGINT) AS impressions,
-            CAST(sum(clicks) AS BIGINT) AS clicks,
+            d1 AS (SELECT c.user_id, c.cohort, max(CASE WHEN a.day = c.cohort + 1 THEN 1 ELSE 0 END) AS returned
+            FROM c LEFT JOIN (SELECT user_id, day FROM user_day WHERE impressions > 0) a USING (user_id) GROUP BY 1, 2),
+            j AS (SELECT u.*, CASE WHEN u.day = d1.cohort THEN d1.returned END AS returned
+            FROM u LEFT JOIN d1 USING (user_id))
+            SELECT day AS date, experiment, arm, count(*) AS users, CAST(sum(impressions) AS BIGINT) AS impressions,
+            CAST(sum(clicks) AS BIGINT) AS clicks, CAST(sum(clicks * clicks) AS BIGINT) AS clicks_sq,
+            CAST(sum(impressions * impressions) AS BIGINT) AS impressions_sq,
+            CAST(sum(clicks * impressions) AS BIGINT) AS clicks_impressions,
             avg(clicks / impressions) AS ctr_mean, coalesce(var_samp(clicks / impressions), 0) AS ctr_var,
             avg(engagement) AS eng_mean, coalesce(var_samp(engagement), 0) AS eng_var,
             count(returned) AS d1_cohort, CAST(coalesce(sum(returned), 0) AS BIGINT) AS d1_returned
-            FROM u LEFT JOIN d1 USING (user_id) GROUP BY arm""",
+            FROM j GROUP BY ALL""",
+        "versions": f"""SELECT dt AS date, {experiment} AS experiment, arm, model_version,
+            count(*) AS impressions FROM {src}
+            WHERE dt {window} AND type = 'impression' AND arm IS NOT NULL GROUP BY ALL""",
         "user_features": f"""WITH p AS (SELECT e.day, e.user_id, count(*) AS vecs, {vec_sums}
             FROM events e JOIN content c USING (item_id) WHERE e.type = 'click' GROUP BY ALL),
             t AS ({_trailing("p", "user_id", ["vecs", *[f"v{i}" for i in range(dim)]], today=False)})
@@ -201,25 +215,29 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int) -> dict[
     }
 
 
-def run_duckdb(lake: str, start: date, end: date, out: Path, half_life: float) -> dict[str, float]:
+def run_duckdb(
+    lake: str, start: date, end: date, out: Path, half_life: float, timeline: Timeline | None = None
+) -> dict[str, float]:
     """Run the DuckDB peer: every table of components.etl.tables, written as Parquet.
 
     Content features go through the same numpy batches as Spark's ``mapInArrow``
     (:func:`components.etl.features.content_batches`) and the experiments' statistics through
-    the same driver code (:func:`components.etl.experiments.compare_arms`). Returns seconds
-    per step (connection start included in the first) and ``total``.
+    the same driver code (:func:`components.etl.experiments.compare_arms`), each event named by
+    the experiment ``timeline`` (an experiment log's) says was live. Returns seconds per step
+    (connection start included in the first) and ``total``.
     """
     import duckdb
     import pyarrow as pa
 
-    from components.etl.experiments import compare_arms
+    from components.etl.experiments import ExperimentLabels, compare_arms
     from components.etl.features import content_batches, content_schema
     from components.etl.tables import EXPERIMENTS, TABLES, TEXT_DIM, arrow_schema
 
     started = time.perf_counter()
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    sql = _sql(lake, start, end, half_life, TEXT_DIM)
+    labels = ExperimentLabels.of(timeline, start, end)
+    sql = _sql(lake, start, end, half_life, TEXT_DIM, labels.sql("epoch_us(ts)"))
     timings: dict[str, float] = {}
 
     def step(name: str, run: Any) -> None:
@@ -239,7 +257,9 @@ def run_duckdb(lake: str, start: date, end: date, out: Path, half_life: float) -
 
     def experiments() -> None:
         rows = con.sql(sql["arm_summaries"]).to_arrow_table().to_pylist()
-        con.register("experiments_arrow", pa.Table.from_pylist(compare_arms(rows), arrow_schema(EXPERIMENTS)))
+        versions = con.sql(sql["versions"]).to_arrow_table().to_pylist()
+        table = compare_arms(rows, versions=versions, experiment_shares=labels.shares)
+        con.register("experiments_arrow", pa.Table.from_pylist(table, arrow_schema(EXPERIMENTS)))
         write("experiments", "SELECT * FROM experiments_arrow")
 
     for name in ("events", "catalogue", "days", "read_days", "user_day", "item_day", "user_win"):

@@ -28,6 +28,8 @@ from components.storage import StorageOptions, resolve
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from components.registry.experiments import Timeline
+
 log = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ class EtlOptions(BaseModel):
     text_dim: int = Field(default=TEXT_DIM, ge=1, le=4096)
     # the arm every other arm is compared with; None: "control" if present, else the first by name
     control_arm: str | None = None
-    # expected share of users per arm for the SRM test; None: equal shares
+    # expected share of users per arm for the SRM test of experiments the log does not name; None: equal
     arm_split: dict[str, float] | None = None
     # which tables to write (names from components.etl.tables); None: all of them
     tables: tuple[str, ...] | None = None
@@ -99,13 +101,17 @@ def run_etl(
     on_step: Step | None = None,
     *,
     storage: StorageOptions | None = None,
+    timeline: Timeline | None = None,
 ) -> EtlResult:
     """Turn the lake's events of days ``[start, end]`` into the tables of :mod:`components.etl.tables`.
 
     ``lake`` and ``out`` are paths or object-store URLs (reached with ``storage``); each table
     goes to ``<out>/<name>/`` (overwritten). ``on_step`` is called with each table's name before
-    it is computed (for progress bars). Raises ValueError for an empty window, an unknown table
-    name or an empty root, FileNotFoundError for a staged lake that does not exist.
+    it is computed (for progress bars). ``timeline`` is the experiment log's
+    (:meth:`components.registry.experiments.ExperimentLog.timeline`): it names each event's
+    experiment in the experiments table; None names every event's experiment ``default``.
+    Raises ValueError for an empty window, an unknown table name or an empty root,
+    FileNotFoundError for a staged lake that does not exist.
     """
     opts = options or EtlOptions()
     wanted = opts.tables or tuple(t.name for t in TABLES)
@@ -118,7 +124,7 @@ def run_etl(
     lake_root, out_root = resolve(lake, storage), resolve(out, storage)
     began = time.perf_counter()
     with spark_roots(spark, lake_root, out_root, end) as roots:
-        result = _run(spark, roots.lake, roots.out, window, opts, wanted, on_step)
+        result = _run(spark, roots.lake, roots.out, window, opts, wanted, on_step, timeline)
     result.out = out_root.url
     result.total_seconds = round(time.perf_counter() - began, 3)
     return result
@@ -132,6 +138,7 @@ def _run(
     opts: EtlOptions,
     wanted: tuple[str, ...],
     on_step: Step | None,
+    timeline: Timeline | None = None,
 ) -> EtlResult:
     """The job on roots Spark opens itself (see :func:`run_etl`)."""
     from pyspark import StorageLevel
@@ -167,7 +174,15 @@ def _run(
         "creator_metrics": lambda: metrics.creator_metrics(item_day, cat, window),
         "exposure": lambda: metrics.exposure(days, item_day, cat, window),
         "experiments": lambda: experiments.experiments(
-            spark, reported, events, user_day, window, opts.control_arm, opts.arm_split
+            spark,
+            reported,
+            events,
+            user_day,
+            window,
+            opts.control_arm,
+            opts.arm_split,
+            lake_df=lake_df,
+            timeline=timeline,
         ),
         "user_features": lambda: features.user_features(user_win, events, content, window, opts.text_dim),
         "item_features": lambda: features.item_features(

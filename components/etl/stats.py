@@ -4,11 +4,20 @@ Nothing here touches Spark: the job reduces the events to per-arm sufficient sta
 (users, mean and sample variance of a per-user metric, clicks and impressions) and these
 functions turn them into intervals and probabilities.
 
+Users, not impressions, are the independent units: a user's impressions share that user's
+taste, so every interval here is built from per-user values.
+
 - :func:`welch` : Welch's t interval (95% by default) and two-sided p-value for the
-  difference of two means, from (n, mean, sample variance) of each group.
-- :func:`prob_b_beats_a` : ``P(p_B > p_A)`` with ``p ~ Beta(1 + clicks, 1 + impressions -
-  clicks)`` (uniform prior), in closed form (Evan Miller's sum), with a normal
-  approximation when both click counts exceed :data:`EXACT_TERMS_LIMIT`.
+  difference of two means, from (n, mean, sample variance) of each group (per-user means).
+- :func:`prob_positive` : ``P(diff > 0)`` from a Welch result: the Student-t approximation of
+  the difference's posterior under a flat prior (consistent with the interval and p-value).
+- :func:`ratio_delta` / :func:`ratio_diff` : a pooled ratio of per-user sums (clicks /
+  impressions) with its delta-method standard error, and the normal interval of the
+  difference of two such ratios.
+- :func:`prob_b_beats_a` : the pooled Beta-Binomial ``P(p_B > p_A)`` (``p ~ Beta(1 + clicks,
+  1 + impressions - clicks)``, closed form, Evan Miller's sum). It treats every impression as
+  independent, so on clustered data (users with different CTRs, many impressions each) it is
+  overconfident; the experiments table no longer uses it (tests show why).
 - :func:`srm` : chi-square goodness of fit of users per arm against the expected split.
 """
 
@@ -42,7 +51,8 @@ class WelchResult:
     low: float
     high: float
     p_value: float
-    df: float
+    df: float  # Welch-Satterthwaite degrees of freedom
+    se: float  # standard error of diff
 
 
 def welch(a: Moments, b: Moments, confidence: float = 0.95) -> WelchResult | None:
@@ -66,7 +76,76 @@ def welch(a: Moments, b: Moments, confidence: float = 0.95) -> WelchResult | Non
     diff = b.mean - a.mean
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
     p_value = float(2.0 * stats.t.sf(abs(diff) / se, df))
-    return WelchResult(diff=diff, low=diff - half, high=diff + half, p_value=p_value, df=df)
+    return WelchResult(diff=diff, low=diff - half, high=diff + half, p_value=p_value, df=df, se=se)
+
+
+def prob_positive(result: WelchResult) -> float:
+    """``P(mean_b - mean_a > 0)``: the Student-t (Welch df) approximation of the difference's posterior.
+
+    Under a flat prior the posterior of a difference of means is approximately
+    ``diff + se * t_df``; so this is ``1 - p / 2`` when ``diff > 0`` and ``p / 2`` when it is
+    below, 0.5 at 0. It is computed from per-user values, so clustered impressions are not
+    counted as independent evidence.
+    """
+    return float(stats.t.cdf(result.diff / result.se, result.df))
+
+
+@dataclass(frozen=True)
+class RatioSums:
+    """Per-user sums of a ratio metric (clicks / impressions): what the delta method needs."""
+
+    n: int  # users
+    x: float  # sum over users of the numerator (clicks)
+    y: float  # sum over users of the denominator (impressions)
+    xx: float  # sum of squared numerators
+    yy: float  # sum of squared denominators
+    xy: float  # sum of numerator * denominator
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """A pooled ratio ``sum x / sum y`` and its delta-method standard error."""
+
+    ratio: float
+    se: float
+
+
+def ratio_delta(s: RatioSums) -> RatioEstimate | None:
+    """The pooled ratio ``R = sum x / sum y`` and its delta-method standard error over users.
+
+    ``Var(R) ~ (var_x - 2 R cov_xy + R^2 var_y) / (n * mean_y^2)`` with the per-user sample
+    variances and covariance (ddof=1). None with fewer than 2 users or no denominator.
+    """
+    if s.n < 2 or s.y <= 0:
+        return None
+    n = float(s.n)
+    ratio = s.x / s.y
+    var_x = (s.xx - s.x * s.x / n) / (n - 1)
+    var_y = (s.yy - s.y * s.y / n) / (n - 1)
+    cov = (s.xy - s.x * s.y / n) / (n - 1)
+    var = (var_x - 2.0 * ratio * cov + ratio * ratio * var_y) / (n * (s.y / n) ** 2)
+    return RatioEstimate(ratio=ratio, se=math.sqrt(max(var, 0.0)))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A difference (b - a) with its confidence interval and two-sided p-value."""
+
+    diff: float
+    low: float
+    high: float
+    p_value: float
+
+
+def ratio_diff(a: RatioEstimate, b: RatioEstimate, confidence: float = 0.95) -> Interval | None:
+    """The normal interval and p-value of ``b.ratio - a.ratio`` (independent groups); None if se is 0."""
+    se = math.sqrt(a.se**2 + b.se**2)
+    if se <= 0.0 or not math.isfinite(se):
+        return None
+    diff = b.ratio - a.ratio
+    half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * se
+    p_value = float(2.0 * stats.norm.sf(abs(diff) / se))
+    return Interval(diff=diff, low=diff - half, high=diff + half, p_value=p_value)
 
 
 def _prob_exact(a_a: int, b_a: int, a_b: int, b_b: int) -> float:

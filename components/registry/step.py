@@ -4,10 +4,12 @@
   with its evaluation, data window, features, code version and upstream lineage, and points
   the ``challenger`` alias at it, unless its offline evaluation rejected it (then the version
   is kept, without an alias: it could never be promoted).
-- ``run_promote(PromoteParams(...), StepIO(...))`` reads the ETL's experiments table for the
-  decision window, decides with :func:`components.registry.decision.decide` and applies the
+- ``run_promote(PromoteParams(...), StepIO(...))`` reads the rows of one (date, experiment) of
+  the ETL's experiments table (the latest day and the experiment live then with both arms,
+  unless named), decides with :func:`components.registry.decision.decide` and applies the
   decision through :meth:`Registry.promote` / :meth:`Registry.retire`, with the figures as the
-  reason. With no champion yet, the challenger is promoted if its offline evaluation passed.
+  reason and its details. With no champion yet, the challenger is promoted if its offline
+  evaluation passed.
 
 These are what ``tinyworld registry register``, the ``daily`` and ``promote`` pipelines and the
 closed loop call. The promote step must judge the challenger that served the window: run it
@@ -17,6 +19,7 @@ before the night's register moves the alias, or pass the versions that served
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -33,6 +36,8 @@ from components.registry.decision import (
     DecisionConfig,
     Metric,
     decide,
+    model_version_label,
+    select_rows,
 )
 from components.registry.registry import (
     ALIASES_FILE,
@@ -188,7 +193,10 @@ class PromoteParams(BaseModel):
     registry_root: str  # the registry: a folder or an object-store URL
     experiments: str  # the ETL's `experiments` table folder (or URL) for the decision window
     model_name: str = DEFAULT_MODEL_NAME  # the model's name in the registry
-    experiment: str | None = None  # the serving experiment's name, for the record (the table holds one)
+    # the day judged (the table's `date`); None: the latest day in the table
+    date: dt.date | None = None
+    # the experiment judged (the table's `experiment`); None: the one live that day with both arms
+    experiment: str | None = None
     champion_arm: str = CHAMPION_ARM  # the arm that served the champion alias
     challenger_arm: str = CHALLENGER_ARM  # the arm that served the challenger alias
     metric: Metric = PRIMARY_METRIC  # the primary metric: per-user CTR or engagement, with its Welch interval
@@ -218,7 +226,7 @@ class PromoteResult(BaseModel):
 
 
 def read_experiments(location: str, io: StepIO) -> list[dict[str, Any]]:
-    """The experiments table's rows (one per arm) from its Parquet folder; FileNotFoundError if absent."""
+    """The experiments table's rows (one per date, experiment and arm); FileNotFoundError if absent."""
     import pyarrow.dataset as ds
 
     root = io.root(location)
@@ -226,7 +234,17 @@ def read_experiments(location: str, io: StepIO) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"no experiments table at {root.url} (the ETL writes <out>/experiments)")
     filesystem, path = root.arrow()
     table = ds.dataset(path, filesystem=filesystem, format="parquet").to_table()
-    needed = {"arm", "control_arm", "users", "impressions", "clicks", "srm_p_value", *PER_USER.values()}
+    needed = {
+        "date",
+        "experiment",
+        "arm",
+        "control_arm",
+        "users",
+        "impressions",
+        "clicks",
+        "srm_p_value",
+        *PER_USER.values(),
+    }
     missing = sorted(needed - set(table.column_names))
     if missing:
         raise ValueError(f"{root.url} is not an experiments table: missing columns {missing}")
@@ -263,13 +281,22 @@ def _judge(registry: Registry, params: PromoteParams, io: StepIO, champion: int 
         )
         return _Verdict(action="keep", reason=reason)
     io.progress("reading the experiments table", 0.2)
-    figures = decide(
+    _, _, rows = select_rows(
         read_experiments(params.experiments, io),
+        date=params.date,
+        experiment=params.experiment,
+        champion_arm=params.champion_arm,
+        challenger_arm=params.challenger_arm,
+    )
+    figures = decide(
+        rows,
         champion_arm=params.champion_arm,
         challenger_arm=params.challenger_arm,
         metric=params.metric,
         config=params.thresholds,
         window_complete=params.window_complete,
+        champion_version=model_version_label(name, champion),
+        challenger_version=model_version_label(name, challenger),
     )
     return _Verdict(
         action=figures.action,
@@ -297,9 +324,8 @@ def run_promote(params: PromoteParams, io: StepIO) -> PromoteResult:
         else:
             verdict = _judge(registry, params, io, champion, challenger)
         action, reason = verdict.action, verdict.reason
-        if params.experiment is not None or params.window is not None:
-            window = f" {params.window.start}..{params.window.end}" if params.window else ""
-            reason = f"{reason} (experiment {params.experiment or '-'}{window})"
+        if params.window is not None:
+            reason = f"{reason} (window {params.window.start}..{params.window.end})"
         io.progress(f"{action}: applying", 0.8)
         new_champion = champion
         try:

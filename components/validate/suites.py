@@ -189,6 +189,9 @@ RATE_COLUMNS = frozenset(
         "ctr_p_value",
         "engagement_p_value",
         "srm_p_value",
+        "model_version_share",
+        "ctr_pooled_p_value",
+        "d1_p_value",
         "img_mean_r",
         "img_mean_g",
         "img_mean_b",
@@ -213,11 +216,24 @@ COLUMN_BOUNDS: dict[str, Bounds] = {
     "popularity": Bounds(0, None),
     "age_days": Bounds(0, None),
     "srm_chi2": Bounds(0, None),
+    "ctr_se": Bounds(0, None),
+    "ctr_pooled_diff": Bounds(-1, 1),
+    "d1_diff": Bounds(-1, 1),
 }
 """Ranges that are neither [0, 1] rates nor the ``>= 0`` of every integer column."""
 
 UNBOUNDED_COLUMNS = frozenset(
-    {"ctr_diff_low", "ctr_diff_high", "engagement_diff", "engagement_diff_low", "engagement_diff_high"}
+    {
+        "ctr_diff_low",
+        "ctr_diff_high",
+        "engagement_diff",
+        "engagement_diff_low",
+        "engagement_diff_high",
+        "ctr_pooled_diff_low",
+        "ctr_pooled_diff_high",
+        "d1_diff_low",
+        "d1_diff_high",
+    }
 )
 """Double columns deliberately without a range (differences and their intervals)."""
 

@@ -25,11 +25,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.etl.job import EtlOptions
-from components.etl.step import EtlParams, EtlStepResult
+from components.etl.step import EtlParams, EtlStepResult, ExperimentLogLocation
 from components.evaluate.promotion import PromotionConfig
 from components.evaluate.step import EvaluateParams, EvaluateResult
 from components.features.config import FeatureStoreConfig
 from components.features.step import FeaturesParams
+from components.registry.registry import DEFAULT_MODEL_NAME
 from components.registry.step import PromoteParams, RegisterParams
 from components.split.splitters import SplitConfig
 from components.split.step import SplitParams, SplitResult
@@ -223,6 +224,7 @@ def experiments(settings: Settings, day: date) -> EtlParams:
         end=day,
         spark_master=settings.spark_master,
         options=EtlOptions(tables=("experiments",)),
+        experiment_log=ExperimentLogLocation(registry_root=settings.registry_root, model_name=DEFAULT_MODEL_NAME),
     )
 
 
@@ -232,6 +234,7 @@ def promote(settings: Settings, experiment: EtlStepResult) -> PromoteParams:
         registry_root=settings.registry_root,
         experiments=experiment.table("experiments"),
         window=experiment.lineage.window,
+        date=experiment.lineage.window.end if experiment.lineage.window else None,
     )
 
 

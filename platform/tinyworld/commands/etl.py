@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from components.registry.registry import DEFAULT_MODEL_NAME
 from tinyworld.commands.common import AsJson, Env, configure_logging, fail, step_progress
 
 
@@ -58,6 +59,16 @@ def run(
         int | None, typer.Option(help="Days read before --start for trailing windows. Default: EtlOptions'.")
     ] = None,
     tables: Annotated[str | None, typer.Option(help="Comma-separated tables to write. Default: all of them.")] = None,
+    experiment_log: Annotated[
+        str | None,
+        typer.Option(
+            help="Registry root (path or URL) whose experiment log names each event's experiment in the "
+            "experiments table. Default: no log (every experiment is 'default')."
+        ),
+    ] = None,
+    model_name: Annotated[
+        str, typer.Option(help="The registered model whose experiment log --experiment-log reads.")
+    ] = DEFAULT_MODEL_NAME,
     as_json: AsJson = False,
     env: Env = "local",
 ) -> None:
@@ -65,7 +76,7 @@ def run(
     from pyspark.errors import AnalysisException
 
     from components.etl.job import EtlOptions
-    from components.etl.step import EtlParams
+    from components.etl.step import EtlParams, ExperimentLogLocation
     from components.etl.step import run as run_etl
     from tinyworld import steps
 
@@ -85,6 +96,9 @@ def run(
             end=_day(end, "--end"),
             spark_master=master or settings.spark_master,
             options=EtlOptions(**{k: v for k, v in given.items() if v is not None}),
+            experiment_log=None
+            if experiment_log is None
+            else ExperimentLogLocation(registry_root=experiment_log, model_name=model_name),
         )
     except ValidationError as error:
         raise fail(f"invalid options:\n{error}") from None

@@ -275,6 +275,12 @@ def decide(
     incomplete: Annotated[
         bool, typer.Option("--incomplete", help="The window is not the whole experiment: keep an undecided challenger.")
     ] = False,
+    date: Annotated[
+        str | None, typer.Option(help="The day judged, YYYY-MM-DD. Default: the latest day in the table.")
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option(help="The experiment judged. Default: the one live that day with both arms.")
+    ] = None,
     root: Root = None,
     as_json: AsJson = False,
     env: Env = "local",
@@ -296,6 +302,8 @@ def decide(
                 "challenger_arm": challenger_arm,
                 "metric": metric,
                 "window_complete": not incomplete,
+                "date": date,
+                "experiment": experiment,
             }
         )
         result = run_promote(params, io)

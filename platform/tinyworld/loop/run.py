@@ -27,6 +27,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from components.registry.decision import model_version_label
 from components.registry.experiments import POPULARITY_MODEL, ArmConfig, ExperimentConfig
 from components.registry.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME, Registry, RegistryError
 from simnet.config import WorldConfig
@@ -52,7 +53,7 @@ def arms_for(registry: Registry, model_name: str, day: date) -> tuple[Experiment
         aliases = {}
 
     def label(alias: str) -> str:
-        return f"{model_name}:v{aliases[alias]}"
+        return model_version_label(model_name, aliases[alias])
 
     arms: tuple[ArmConfig, ...]
     if CHAMPION in aliases and CHALLENGER in aliases:

@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats
 
 from components.etl.content import image_stats, text_vector
 from components.etl.tables import BY_NAME, TABLES, arrow_schema
@@ -135,37 +134,39 @@ def test_interactions_labels_and_weights(handbuilt_out: Outputs) -> None:
     assert row(inter, request_id="r1", item_id=101).position == 1
 
 
-def _beta_beats(a1: float, b1: float, a2: float, b2: float) -> float:
-    """P(X2 > X1) for X ~ Beta by numerical integration (an independent check)."""
-    value, _ = integrate.quad(lambda x: stats.beta.pdf(x, a2, b2) * stats.beta.cdf(x, a1, b1), 0, 1)
-    return float(value)
+def test_experiments_per_day_and_arm(handbuilt_out: Outputs) -> None:
+    """One row per (date, arm) of the default experiment: counts, per-user means, D1 of the day's cohort, SRM.
 
+    Intervals need two users per arm, which the fixture has nowhere; their values are checked
+    against scipy in test_etl_experiment_log.py.
+    """
+    from scipy import stats
 
-def test_experiments_against_scipy(handbuilt_out: Outputs) -> None:
-    """Per-arm figures, Welch intervals (scipy), Beta-Binomial probability (integration), SRM."""
     exp = handbuilt_out.table("experiments")
-    ctrl, treat = row(exp, arm="control"), row(exp, arm="treatment")
+    keys = sorted((d, a) for d, a in zip(exp["date"], exp["arm"], strict=True))
+    assert keys == [(D0, "control"), (D0, "treatment"), (D1, "control"), (D1, "treatment"), (D7, "treatment")]
+    assert set(exp["experiment"]) == {"default"} and exp["model_version"].isna().all()
+    assert (exp["model_versions"] == 0).all()
+    ctrl, treat = row(exp, date=D0, arm="control"), row(exp, date=D0, arm="treatment")
     assert bool(ctrl.is_control) and not bool(treat.is_control)
-    assert (ctrl.users, ctrl.impressions, ctrl.clicks) == (2, 4, 1)
-    assert (treat.users, treat.impressions, treat.clicks) == (2, 4, 3)
-    ctr_c, ctr_t = [1 / 3, 0.0], [2 / 3, 1.0]  # users 1, 3 and 2, 4
-    eng_c, eng_t = [2.0, 0.0], [3.0, 1.0]
-    assert ctrl.ctr_per_user == pytest.approx(np.mean(ctr_c))
-    assert treat.engagement_per_user == pytest.approx(np.mean(eng_t))
-    for name, c, t in (("ctr", ctr_c, ctr_t), ("engagement", eng_c, eng_t)):
-        ref = stats.ttest_ind(t, c, equal_var=False)
-        ci = ref.confidence_interval(0.95)
-        assert treat[f"{name}_diff"] == pytest.approx(np.mean(t) - np.mean(c))
-        assert treat[f"{name}_diff_low"] == pytest.approx(ci.low)
-        assert treat[f"{name}_diff_high"] == pytest.approx(ci.high)
-        assert treat[f"{name}_p_value"] == pytest.approx(ref.pvalue)
-        assert pd.isna(ctrl[f"{name}_diff"])
-    assert treat.prob_beats_control == pytest.approx(_beta_beats(1 + 1, 1 + 3, 1 + 3, 1 + 1), abs=1e-9)
-    np.testing.assert_allclose(exp["srm_chi2"], 0.0)
-    np.testing.assert_allclose(exp["srm_p_value"], 1.0)
-    # D1: control users 1 (back on D1) and 3 (not); treatment users 2 (not) and 4 (cohort D1, not on D2)
+    assert (ctrl.users, ctrl.impressions, ctrl.clicks) == (2, 3, 1)  # users 1 (r1) and 3 (r3)
+    assert (treat.users, treat.impressions, treat.clicks) == (1, 2, 1)  # user 2 (r2)
+    assert ctrl.ctr_per_user == pytest.approx(np.mean([0.5, 0.0]))
+    assert treat.ctr_diff == pytest.approx(0.5 - 0.25)
+    assert treat.engagement_diff == pytest.approx(2.0 - 1.0)  # user 2: click + share; users 1: click + like, 3: none
+    assert treat.ctr_pooled_diff == pytest.approx(1 / 2 - 1 / 3)
+    assert pd.isna(treat.ctr_diff_low) and pd.isna(treat.prob_beats_control)  # one treatment user
+    ref = stats.chisquare([2, 1], [1.5, 1.5])
+    assert treat.srm_p_value == pytest.approx(ref.pvalue) and ctrl.srm_chi2 == pytest.approx(ref.statistic)
+    # D1 of D0's cohort: control users 1 (back on D1) and 3 (not), treatment user 2 (not)
     assert (ctrl.d1_cohort, ctrl.d1_retention) == (2, 0.5)
-    assert (treat.d1_cohort, treat.d1_retention) == (2, 0.0)
+    assert (treat.d1_cohort, treat.d1_retention) == (1, 0.0) and treat.d1_diff == pytest.approx(-0.5)
+    # D1: user 1 signed up on D0, so no cohort in control; user 4 (cohort D1) is not back on D2
+    later = row(exp, date=D1, arm="control")
+    assert later.d1_cohort == 0 and pd.isna(later.d1_retention)
+    assert row(exp, date=D1, arm="treatment").d1_cohort == 1 and pd.isna(row(exp, date=D1, arm="treatment").d1_diff)
+    alone = row(exp, date=D7, arm="treatment")  # only one arm served on D7: it is its own control
+    assert alone.control_arm == "treatment" and bool(alone.is_control) and alone.srm_p_value == 1.0
 
 
 def test_user_features(handbuilt_out: Outputs) -> None:

@@ -63,8 +63,16 @@ def test_dau_ctr_and_exposure_match_simnet_day_metrics(spark: SparkSession, simn
         assert exp.exposure_gini == pytest.approx(expected["exposure_gini"])
         assert exp.click_gini == pytest.approx(expected["click_gini"])
 
-    arms = arm_metrics(table.drop_columns(["dt", "hour"]))
     experiments = pd.read_parquet(tmp_path / "experiments")
-    for arm in arms.itertuples():
-        got = row(experiments, arm=arm.arm)
-        assert (got.users, got.impressions, got.clicks) == (arm.users, arm.impressions, arm.clicks)
+    assert set(experiments["experiment"]) == {"default"}
+    for day in days:
+        d = date.fromisoformat(day)
+        events = table.filter(pc.equal(pc.cast(table["dt"], pa.string()), day)).drop_columns(["dt", "hour"])
+        # a day's arm users are those with an impression in the arm that day; their clicks count
+        # (a click after midnight on a slate of the day before, by a user not shown one since, does not)
+        shown = events.filter(pc.equal(events["type"], "impression")).select(["arm", "user_id"]).to_pandas()
+        keys = pd.MultiIndex.from_frame(events.select(["arm", "user_id"]).to_pandas())
+        kept = keys.isin(pd.MultiIndex.from_frame(shown.drop_duplicates()))
+        for arm in arm_metrics(events.filter(pa.array(kept))).itertuples():
+            got = row(experiments, date=d, arm=arm.arm)
+            assert (got.users, got.impressions, got.clicks) == (arm.users, arm.impressions, arm.clicks), day

@@ -62,16 +62,18 @@ def test_cohorts_are_those_of_the_window(no_lookback: Path) -> None:
 
 
 def test_configured_control_and_split(no_lookback: Path) -> None:
-    """The control arm is the configured one; SRM uses the configured split."""
+    """The control arm is the configured one; each day's SRM test uses the configured split."""
     from scipy import stats
 
     exp = pd.read_parquet(no_lookback / "experiments")
-    ctrl, treat = row(exp, arm="control"), row(exp, arm="treatment")
     assert set(exp["control_arm"]) == {"treatment"}
+    ctrl, treat = row(exp, date=D1, arm="control"), row(exp, date=D1, arm="treatment")
     assert bool(treat.is_control) and not bool(ctrl.is_control)
-    # D1..D7: control users {1}, treatment users {4, 2}; expected shares 1/4 and 3/4
-    users = [int(ctrl.users), int(treat.users)]
-    assert users == [1, 2]
-    ref = stats.chisquare(users, np.array([0.25, 0.75]) * sum(users))
-    np.testing.assert_allclose(exp["srm_p_value"], ref.pvalue)
+    # D1: control user 1, treatment user 4; D7: treatment user 2; expected shares 1/4 and 3/4
+    assert (int(ctrl.users), int(treat.users)) == (1, 1)
+    ref = stats.chisquare([1, 1], np.array([0.25, 0.75]) * 2)
+    assert ctrl.srm_p_value == pytest.approx(ref.pvalue) and treat.srm_p_value == pytest.approx(ref.pvalue)
     assert (ctrl.expected_share, treat.expected_share) == (0.25, 0.75)
+    assert ctrl.ctr_diff == pytest.approx(0.0 - 1.0)  # user 1 did not click on D1, user 4 did
+    alone = row(exp, date=D7, arm="treatment")
+    assert alone.srm_p_value == pytest.approx(stats.chisquare([0, 1], [0.25, 0.75]).pvalue)

@@ -74,3 +74,20 @@ def test_bad_date_is_a_usage_error(calls: dict[str, Any]) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "yesterday" in result.output
+
+
+def test_experiment_log_reaches_the_job(calls: dict[str, Any], tmp_path: Any) -> None:
+    """--experiment-log and --model-name hand the job the log's timeline; without them it gets none."""
+    from datetime import UTC, datetime
+
+    from components.registry.experiments import ExperimentConfig, ExperimentLog
+
+    ExperimentLog(str(tmp_path), "recsys").record(ExperimentConfig(name="nightly"), at=datetime(2026, 1, 1, tzinfo=UTC))
+    args = ["etl", "--lake", "/l", "--start", "2026-01-01", "--end", "2026-01-01", "--out", "/o", "--json"]
+    result = CliRunner().invoke(app, [*args, "--experiment-log", str(tmp_path), "--model-name", "recsys"])
+    assert result.exit_code == 0, result.output
+    assert [r.experiment.name for r in calls["timeline"].records] == ["nightly"]
+    lineage = json.loads(result.stdout.strip().splitlines()[-1])["lineage"]
+    assert lineage["inputs"]["experiment_log"].endswith("recsys/experiments")
+    assert lineage["params"]["experiment_log"] == {"registry_root": str(tmp_path), "model_name": "recsys"}
+    assert CliRunner().invoke(app, args).exit_code == 0 and calls["timeline"] is None

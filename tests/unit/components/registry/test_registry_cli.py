@@ -104,6 +104,25 @@ def test_decide_promotes_the_first_model(model_dir: Path, tmp_path: Path) -> Non
     assert json.loads(shown.stdout)["aliases"] == ["challenger", "champion"]
 
 
+def test_decide_judges_the_day_and_experiment_asked_for(model_dir: Path, tmp_path: Path) -> None:
+    """--date and --experiment select the rows of the table; the JSON carries the figures judged."""
+    from tests.unit.components.registry.test_registry_decision import DAY, EXPERIMENT
+    from tests.unit.components.registry.test_registry_step import _experiments
+
+    evaluation = str(_evaluation(tmp_path, promote=True))
+    for _ in range(2):
+        runner.invoke(app, ["register", str(model_dir), "--evaluation", evaluation])
+    runner.invoke(app, ["promote", "recommender", "--version", "1", "--reason", "first"])
+    table = _experiments(tmp_path / "experiments", 0.07)
+    args = ["decide", "--experiments", str(table), "--date", DAY.isoformat(), "--experiment", EXPERIMENT, "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.stdout)
+    assert output["decision"] == "promote" and output["figures"]["experiment"] == EXPERIMENT
+    other = runner.invoke(app, ["decide", "--experiments", str(table), "--date", "2026-01-01"])
+    assert other.exit_code == 0 and "keep: the challenger is already the champion" in other.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -114,6 +133,7 @@ def test_decide_promotes_the_first_model(model_dir: Path, tmp_path: Path) -> Non
         (["promote", "recsys", "--version", "1", "--reason", " "], "a reason is required"),
         (["retire", "recsys", "--reason", "r"], "no alias 'challenger'"),
         (["decide", "--name", "recsys", "--experiments", "x", "--metric", "dwell"], "metric"),
+        (["decide", "--name", "recsys", "--experiments", "x", "--date", "yesterday"], "date"),
         (["show", "recsys", "--version", "1", "--alias", "champion"], "not both"),
     ],
 )

@@ -13,36 +13,38 @@ import pytest
 
 from components.etl.experiments import compare_arms
 from components.etl.tables import EXPERIMENTS, arrow_schema
-from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM
+from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM, model_version_label
 from components.registry.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME, Registry
 from components.registry.step import PromoteParams, RegisterParams, run_promote, run_register
 from components.step import Lineage, StepIO, Window
 from tests.unit.components.registry.conftest import MakeEvaluation, MakeModel
+from tests.unit.components.registry.test_registry_decision import DAY, EXPERIMENT, arm_summary, served
 
 IO = StepIO()
 
 
-def _experiments(folder: Path, challenger_ctr: float | None) -> Path:
-    """An experiments table as the ETL writes it (Parquet part and _SUCCESS); None: champion arm only."""
-    summaries = []
-    for arm, ctr in ((CHAMPION_ARM, 0.05), (CHALLENGER_ARM, challenger_ctr)):
-        if ctr is not None:
-            summaries.append(
-                {
-                    "arm": arm,
-                    "users": 1000,
-                    "impressions": 20_000,
-                    "clicks": round(20_000 * ctr),
-                    "ctr_mean": ctr,
-                    "ctr_var": 0.002,
-                    "eng_mean": 1.0,
-                    "eng_var": 1.0,
-                    "d1_cohort": 10,
-                    "d1_returned": 5,
-                }
-            )
+def _experiments(
+    folder: Path,
+    challenger_ctr: float | None,
+    *,
+    versions: tuple[int, int] | None = (1, 2),
+    extra: tuple[dict[str, Any], ...] = (),
+) -> Path:
+    """An experiments table as the ETL writes it (Parquet part and _SUCCESS); None: champion arm only.
+
+    ``versions``: the registry versions the champion's and the challenger's arms served (None: the
+    events carried none); ``extra``: more per-arm summaries (other days or experiments).
+    """
+    summaries = [arm_summary(CHAMPION_ARM, 1000, 0.05, d1=(10, 5))]
+    if challenger_ctr is not None:
+        summaries.append(arm_summary(CHALLENGER_ARM, 1000, challenger_ctr, d1=(10, 5)))
+    served_rows = []
+    if versions is not None:
+        for arm, version in zip((CHAMPION_ARM, CHALLENGER_ARM), versions, strict=True):
+            served_rows += served(arm, model_version_label(DEFAULT_MODEL_NAME, version))
     folder.mkdir(parents=True)
-    table = pa.Table.from_pylist(compare_arms(summaries), schema=arrow_schema(EXPERIMENTS))
+    rows = compare_arms([*summaries, *extra], versions=served_rows)
+    table = pa.Table.from_pylist(rows, schema=arrow_schema(EXPERIMENTS))
     pq.write_table(table, folder / "part-00000.parquet")
     (folder / "_SUCCESS").write_text("")
     return folder
@@ -160,19 +162,26 @@ def test_promote_judges_the_experiment(
     _promote(tmp_path)  # v1 becomes the champion
     _register(tmp_path, make_model, make_evaluation(True))  # v2 the challenger
     table = _experiments(tmp_path / "etl" / "experiments", challenger_ctr)
-    window = Window(start=date(2026, 1, 8), end=date(2026, 1, 8))
-    result = _promote(tmp_path, table, experiment="nightly", window=window)
+    window = Window(start=DAY, end=DAY)
+    result = _promote(tmp_path, table, window=window)
     assert (result.decision, result.champion, result.challenger) == (decision, 1, 2)
     assert result.new_champion == champion_after and result.figures is not None
-    assert "(experiment nightly 2026-01-08..2026-01-08)" in result.reason
+    assert f"experiment {EXPERIMENT} on {DAY}" in result.reason and "(window 2026-01-08..2026-01-08)" in result.reason
     assert result.lineage.window == window and result.lineage.inputs["experiments"] == str(table)
     aliases = Registry(tmp_path / "reg").aliases(DEFAULT_MODEL_NAME)
     assert aliases[CHAMPION] == champion_after and aliases.get(CHALLENGER) == challenger_after
     last = Registry(tmp_path / "reg").alias_history(DEFAULT_MODEL_NAME)[-1]
     if decision != "keep":
         assert last.action == decision and last.reason == result.reason
-        assert last.details["diff"] == pytest.approx(result.figures.diff)
-    json.loads(result.model_dump_json())  # the result serialises
+        details = last.details
+        assert details["diff"] == pytest.approx(result.figures.diff) and details["low"] < details["high"]
+        assert (details["date"], details["experiment"]) == (DAY.isoformat(), EXPERIMENT)
+        assert details["champion"]["model_version"] == "recommender:v1" and details["champion"]["value"] == 0.05
+        assert details["challenger"]["model_version"] == "recommender:v2"
+        assert details["srm_p_value"] == 1.0 and details["p_value"] is not None
+        assert [rail["metric"] for rail in details["guard_rails"]] == ["engagement", "d1"]
+    output = json.loads(result.model_dump_json())  # the step's output carries the same figures
+    assert output["figures"]["experiment"] == EXPERIMENT and output["figures"]["date"] == DAY.isoformat()
 
 
 def test_promote_keeps_when_the_aliases_moved(
@@ -206,3 +215,39 @@ def test_promote_needs_the_table(tmp_path: Path, make_model: MakeModel, make_eva
     _register(tmp_path, make_model, make_evaluation(True))
     with pytest.raises(FileNotFoundError, match="no experiments table at"):
         _promote(tmp_path)
+
+
+def test_promote_reads_the_day_and_experiment_asked_for(
+    tmp_path: Path, make_model: MakeModel, make_evaluation: MakeEvaluation
+) -> None:
+    """date and experiment select the rows judged; by default the latest day's experiment with both arms."""
+    _register(tmp_path, make_model, make_evaluation(True))
+    _promote(tmp_path)
+    _register(tmp_path, make_model, make_evaluation(True))
+    earlier = date(2026, 1, 7)
+    extra = [
+        arm_summary(CHAMPION_ARM, 1000, 0.05, day=earlier, experiment="yesterday"),
+        arm_summary(CHALLENGER_ARM, 1000, 0.03, day=earlier, experiment="yesterday"),
+    ]
+    table = _experiments(tmp_path / "experiments", 0.0502, extra=tuple(extra))
+    latest = _promote(tmp_path, table, window_complete=False)  # 2026-01-08: inconclusive
+    assert latest.decision == "keep" and latest.figures is not None and latest.figures.experiment == EXPERIMENT
+    missing = _promote(tmp_path, table, date=earlier, experiment="nope")
+    assert missing.decision == "keep" and "no data for the challenger's arm" in missing.reason
+    asked = _promote(tmp_path, table, date=earlier, experiment="yesterday", window_complete=False)
+    assert asked.decision == "retire" and asked.figures is not None
+    assert (asked.figures.date, asked.figures.experiment) == (earlier, "yesterday")
+    assert asked.figures.challenger is not None and asked.figures.challenger.model_version is None
+
+
+def test_promote_keeps_when_the_arm_served_another_version(
+    tmp_path: Path, make_model: MakeModel, make_evaluation: MakeEvaluation
+) -> None:
+    """A table whose challenger arm served version 3 cannot judge the challenger alias's version 2."""
+    _register(tmp_path, make_model, make_evaluation(True))
+    _promote(tmp_path)
+    _register(tmp_path, make_model, make_evaluation(True))
+    table = _experiments(tmp_path / "experiments", 0.07, versions=(1, 3))
+    result = _promote(tmp_path, table)
+    assert result.decision == "keep" and "served recommender:v3, not recommender:v2" in result.reason
+    assert Registry(tmp_path / "reg").aliases(DEFAULT_MODEL_NAME) == {CHAMPION: 1, CHALLENGER: 2}

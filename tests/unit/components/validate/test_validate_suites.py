@@ -103,10 +103,11 @@ def test_column_bounds_defaults() -> None:
 
 
 def test_freshness_columns() -> None:
-    """date where a table has one, else its first timestamp; none for retention and experiments."""
+    """date where a table has one, else its first timestamp; none for retention."""
     chosen = {t.name: (c.name if (c := freshness_column(t)) else None) for t in TABLES}
     assert chosen["dau"] == "date"
     assert chosen["user_features"] == "date"
     assert chosen["interactions"] == "ts"
     assert chosen["user_item_engagement"] == "last_ts"
-    assert chosen["retention"] is None and chosen["experiments"] is None
+    assert chosen["experiments"] == "date"
+    assert chosen["retention"] is None

@@ -41,7 +41,7 @@ def test_every_table_passes(valid: dict[str, SuiteResult]) -> None:
         assert result.success, (name, [o for o in result.outcomes if o.status == "failed"])
         skipped = {(o.expectation, o.column) for o in result.skipped}
         expected: set[tuple[str, str | None]]
-        if name in ("retention", "experiments"):  # no date or timestamp: whole-table count, no freshness
+        if name == "retention":  # no date or timestamp: whole-table count, no freshness
             expected = {("expect_table_row_count_to_be_between", None), ("expect_column_max_to_be_between", None)}
         else:  # the volume bound is on the rows of the window's last day
             expected = {("expect_table_row_count_to_be_between", f"day {END}")}
