@@ -94,6 +94,9 @@ class RegisterParams(BaseModel):
     model_name: str = DEFAULT_MODEL_NAME  # the model's name in the registry
     alias: str | None = CHALLENGER  # the alias pointed at the new version; None points none
     description: str = ""  # a note kept with the version
+    # with no champion yet, a version that passed offline becomes the champion rather than the
+    # challenger: the first model has nothing to be tested against online (the nightly pipeline's rule)
+    first_is_champion: bool = False
 
 
 class RegisterResult(BaseModel):
@@ -155,9 +158,11 @@ def run_register(params: RegisterParams, io: StepIO) -> RegisterResult:
             reason = f"{params.alias} not set: the offline evaluation rejected version {record.version} ({why})"
             log.warning("%s: %s", params.model_name, reason)
         else:
-            reason = f"registered from {inputs['model']}; offline evaluation: {why}"
-            registry.set_alias(params.model_name, params.alias, record.version, reason=reason)
             alias = params.alias
+            reason = f"registered from {inputs['model']}; offline evaluation: {why}"
+            if params.first_is_champion and CHAMPION not in registry.aliases(params.model_name):
+                alias, reason = CHAMPION, f"first model, no champion yet: {reason}"
+            registry.set_alias(params.model_name, alias, record.version, reason=reason)
         io.progress("done", 1.0)
     upstream = _upstream(record.lineage, (report or {}).get("lineage"))
     windows = [w for w in map(_window_of, upstream) if w is not None]

@@ -209,9 +209,12 @@ def _night_of(train_result: TrainResult) -> date:
 
 
 def register(settings: Settings, train_result: TrainResult, evaluate_result: EvaluateResult) -> RegisterParams:
-    """Register the night's candidate with its evaluation and point the challenger alias at it."""
+    """Register the night's candidate and point the challenger alias at it (the champion's, for the first)."""
     return RegisterParams(
-        registry_root=settings.registry_root, model=train_result.model, evaluation=evaluate_result.report
+        registry_root=settings.registry_root,
+        model=train_result.model,
+        evaluation=evaluate_result.report,
+        first_is_champion=True,
     )
 
 

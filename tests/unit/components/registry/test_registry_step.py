@@ -15,7 +15,7 @@ from components.etl.experiments import compare_arms
 from components.etl.tables import EXPERIMENTS, arrow_schema
 from components.registry.decision import CHALLENGER_ARM, CHAMPION_ARM, model_version_label
 from components.registry.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME, Registry
-from components.registry.step import PromoteParams, RegisterParams, run_promote, run_register
+from components.registry.step import PromoteParams, RegisterParams, RegisterResult, run_promote, run_register
 from components.step import Lineage, StepIO, Window
 from tests.unit.components.registry.conftest import MakeEvaluation, MakeModel
 from tests.unit.components.registry.test_registry_decision import DAY, EXPERIMENT, arm_summary, served
@@ -109,6 +109,27 @@ def test_register_of_a_rejected_model_sets_no_alias(
     assert result.version == 1 and result.alias is None and result.offline_passed is False
     assert "rejected version 1" in result.reason
     assert Registry(tmp_path / "reg").aliases(DEFAULT_MODEL_NAME) == {}
+
+
+def test_the_first_model_to_pass_becomes_champion_then_models_are_challengers(
+    tmp_path: Path, make_model: MakeModel, make_evaluation: MakeEvaluation
+) -> None:
+    """With first_is_champion (the nightly rule) the first passing version is the champion; the next, challenger."""
+
+    def register(passed: bool) -> RegisterResult:
+        params = RegisterParams(
+            registry_root=str(tmp_path / "reg"),
+            model=str(make_model()),
+            evaluation=str(make_evaluation(passed)),
+            first_is_champion=True,
+        )
+        return run_register(params, IO)
+
+    rejected, first, second = register(False), register(True), register(True)
+    assert rejected.alias is None
+    assert (first.version, first.alias) == (2, CHAMPION) and "first model, no champion yet" in first.reason
+    assert (second.version, second.alias) == (3, CHALLENGER)
+    assert Registry(tmp_path / "reg").aliases(DEFAULT_MODEL_NAME) == {CHAMPION: 2, CHALLENGER: 3}
 
 
 def test_register_bad_inputs(tmp_path: Path, make_model: MakeModel) -> None:
