@@ -57,6 +57,10 @@ class RegistryError(LookupError):
     """A registry request that cannot be served: unknown model, version or alias, bad name."""
 
 
+class AliasNotSet(RegistryError):
+    """The alias is not set (never set, retired or removed): nothing is registered under it now."""
+
+
 class PromotionRefusedError(RegistryError):
     """The champion alias may not move to a version its offline evaluation rejected (without force)."""
 
@@ -156,7 +160,7 @@ class Registry:
         aliases = self.aliases(name)
         if text not in aliases:
             known = ", ".join(f"{a} -> {v}" for a, v in aliases.items()) or "none"
-            raise RegistryError(f"model {name!r} has no alias {text!r} (aliases: {known})")
+            raise AliasNotSet(f"model {name!r} has no alias {text!r} (aliases: {known})")
         return aliases[text]
 
     # --- writing ---------------------------------------------------------------------------

@@ -1,10 +1,14 @@
-"""The recommendation API: ``POST /recommendations``, ``POST /events``, ``GET /healthz``, ``GET /metrics``.
+"""The recommendation API: ``POST /recommendations``, ``POST /events``, ``GET /healthz``, ``GET /metrics``,
+and the admin routes (``/admin/experiment``, :mod:`components.serving.admin`).
 
 One ASGI app, served as it is by uvicorn or by a Ray Serve replica (:mod:`components.serving.
 deployment`). Its host builds the :class:`Recommender` and, optionally, the
 :class:`~components.ingest.service.IngestService` mounted at ``POST /events``; stored events are
 handed to the recommender (seen items, popularity, fresh items). Past ``max_in_flight``
 recommendation requests, new ones get an immediate 503 instead of queueing without bound.
+``GET /healthz`` answers 503 ("degraded", with an ``errors`` list) while an arm serves the popularity
+fallback because its model's registry reference does not resolve: it is a readiness signal for
+people and the closed loop, not a liveness probe (the server still answers every request).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from components.ingest.app import events_router
 from components.ingest.service import IngestService
+from components.serving.admin import admin_router
 from components.serving.batcher import MicroBatcher
 from components.serving.recommender import Recommender, Slate
 from simnet.protocol import RecommendationBatchRequest, RecommendationRequest
@@ -59,6 +64,7 @@ def create_app(recommender: Recommender, ingest: IngestService | None = None) ->
         lifespan=lifespan,
     )
     app.state.recommender = recommender
+    app.include_router(admin_router(recommender))
     if ingest is not None:
         app.state.ingest = ingest
         ingest.add_listener(recommender.observe)
@@ -119,17 +125,23 @@ def create_app(recommender: Recommender, ingest: IngestService | None = None) ->
         return JSONResponse(slate.to_json())
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, object]:
-        """Liveness, what each arm serves, the catalogue's size and the ingest service's state."""
+    async def healthz() -> JSONResponse:
+        """What each arm serves, the catalogue's size and the ingest service's state; 503 while an arm
+        serves the popularity fallback because its model's reference does not resolve."""
+        arms = recommender.health()
+        errors = [{"arm": a.arm, "model": a.model, "message": a.error} for a in arms if a.error]
         body: dict[str, object] = {
-            "status": "ok",
-            "arms": recommender.served(),
+            "status": "degraded" if errors else "ok",
+            "experiment": recommender.live.applied.record.experiment.name,
+            "arms": {a.arm: a.serves for a in arms},
+            "errors": errors,
+            "warnings": [{"arm": a.arm, "model": a.model, "message": a.warning} for a in arms if a.warning],
             "catalogue_items": len(recommender.catalogue),
             "in_flight": recommender.in_flight,
         }
         if ingest is not None:
             body["ingest"] = ingest.health()
-        return body
+        return JSONResponse(body, status_code=503 if errors else 200)
 
     @app.get("/metrics")
     async def prometheus() -> Response:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from components.ingest.config import IngestConfig
 from components.registry.experiments import NAME_PATTERN as _NAME
 from components.registry.experiments import ExperimentConfig
 from components.registry.registry import DEFAULT_MODEL_NAME
 from components.storage import StorageOptions
+
+MIN_TOKEN_LENGTH = 16
+"""Characters an admin token needs at least (e.g. ``openssl rand -hex 16`` gives 32)."""
 
 
 class ServingConfig(BaseModel):
@@ -47,8 +50,9 @@ class ServingConfig(BaseModel):
     max_in_flight: int = Field(default=64, ge=1)
     # requests that arrive while a batch is being ranked are ranked together, at most this many
     max_batch_size: int = Field(default=16, ge=1)
-    # users one batch request may name; beyond it a 413 says the limit. Ranking is a users x items
-    # matrix: 4,096 users over 100k items is 1.6 GB of float32 scores at most, and a caller splits
+    # users one batch request may name; beyond it a 413 says the limit. Scores are computed in
+    # blocks of a few MB, but one batch holds the ranking for its whole length (4,096 users over
+    # 100k items: about a second) and its answer grows with it: a caller splits larger batches
     max_batch_users: int = Field(default=4096, ge=1)
     # bytes of a recommendation request's body; beyond it a 413 before anything is parsed
     # (4,096 user ids in JSON take about 30 KB)
@@ -58,3 +62,13 @@ class ServingConfig(BaseModel):
     ranking_threads: int = Field(default=2, ge=1)
     # the ingest service mounted at POST /events; None serves recommendations only
     ingest: IngestConfig | None = None
+    # the bearer token of the admin API (PUT /admin/experiment changes the arms while serving);
+    # None turns the admin routes off (they answer 403 saying how to turn them on)
+    admin_token: SecretStr | None = None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the admin token must be at least {MIN_TOKEN_LENGTH} characters")
+        return token

@@ -8,15 +8,18 @@ are batched by the app itself (:mod:`components.serving.batcher`), so the Ray ho
 host run identical request code.
 
 A replica's ``reconfigure`` is how a rolling ``serve.run`` with a new ``user_config`` reaches live
-replicas without restarting them: it asks the recommender to swap in the registry's current models.
+replicas without restarting them: it asks the recommender to apply the registry's newest experiment
+and swap in its current models.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import Any, cast
 
+from pydantic import SecretStr
+from pydantic_core import to_jsonable_python
 from ray import serve
 
 from components.serving.config import ServingConfig
@@ -77,9 +80,9 @@ class RecommenderDeployment:
         return self.services.app()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
-        """Swap in the registry's current models (sent by ``serve.run`` with a new user_config)."""
-        changed = self.services.recommender.refresh()
-        log.info("reconfigured (%s): models changed for %s", user_config, changed or "none")
+        """Apply the registry's newest experiment and current models (``serve.run`` with a new user_config)."""
+        self.services.recommender.reload()
+        log.info("reconfigured (%s): serving %s", user_config, self.services.recommender.served())
 
     def check_health(self) -> None:
         """Unhealthy (and so replaced) when the ingest service can no longer flush to the lake."""
@@ -106,7 +109,22 @@ def deployment_for(config: ServingConfig) -> Any:
         max_ongoing_requests=config.max_in_flight,
         max_queued_requests=config.max_in_flight,
         user_config={"generation": 0},
-    ).bind(config.model_dump(mode="json"))
+    ).bind(replica_config(config))
+
+
+def replica_config(config: ServingConfig) -> dict[str, Any]:
+    """``config`` as the JSON a replica is built from, secrets included (a JSON dump masks them)."""
+    return cast(dict[str, Any], to_jsonable_python(_revealed(config.model_dump())))
+
+
+def _revealed(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    return value
 
 
 def serve_ray(config: ServingConfig, host: str, port: int, *, address: str | None = None, blocking: bool = True) -> str:

@@ -49,6 +49,12 @@ class ServingMetrics:
         self.in_flight = Gauge(f"{PREFIX}_in_flight", "Recommendation requests being served", registry=r)
         self.in_flight.set_function(in_flight)
         self.model_swaps = Counter(f"{PREFIX}_model_swaps", "Times a new model set was published", registry=r)
+        self.experiment_changes = Counter(
+            f"{PREFIX}_experiment_changes",
+            "Experiments applied while serving, by source (admin API, registry log)",
+            ["source"],
+            registry=r,
+        )
         self.fresh_items = Counter(
             f"{PREFIX}_fresh_items", "Items added to the catalogue from create events", registry=r
         )

@@ -4,7 +4,12 @@ For a batch of users :meth:`Recommender.recommend` assigns each to an arm, ranks
 with the arm's model (the user's learned embedding, or for a user the model never saw, their
 online content profile embedded by the model's content encoder), leaves out the items the user
 was already shown, and falls back to decayed popularity when the arm has no model, the model
-fails or the feature store does: such a slate says ``fallback`` and why.
+fails or the feature store does: such a slate says ``fallback`` and why. An arm whose model is
+``popularity`` serves that ranking on purpose (not a fallback).
+
+The experiment (arms, weights, models) changes while serving, from the admin API
+(:meth:`Recommender.change_experiment`) or the registry's experiment log (:meth:`Recommender.reload`,
+every ``reload_interval_s``); :class:`~components.serving.live.Live` says how a request stays on one.
 
 :meth:`Recommender.observe` takes the events the platform ingests: impressions feed the seen
 filter, engagement feeds popularity, and ``create`` events add fresh items, embedded at once by
@@ -16,21 +21,25 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from components.registry.experiments import POPULARITY_MODEL, ExperimentConfig, ExperimentLog, ExperimentRecord
 from components.registry.registry import Registry
 from components.serving.catalogue import Catalogue, created_content, read_catalogue, read_popularity
 from components.serving.config import ServingConfig
 from components.serving.experiments import Assigner
 from components.serving.features import FeastProfiles, UserProfiles
+from components.serving.live import HISTORY_LIMIT, Applied, ArmHealth, Live, Source, config_record, now
 from components.serving.metrics import ServingMetrics
 from components.serving.models import LoadedModel, ModelSet
-from components.serving.signals import Popularity, SeenItems
+from components.serving.signals import IntArray, Popularity, SeenItems
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +80,7 @@ class Slate:
 
 
 class Recommender:
-    """Ranks feeds for the arms of one experiment; see the module doc."""
+    """Ranks feeds for the arms of the experiment in force; see the module doc."""
 
     def __init__(
         self,
@@ -80,11 +89,11 @@ class Recommender:
         registry: Registry | None = None,
         catalogue: Catalogue | None = None,
         profiles: UserProfiles | None = None,
+        experiments: ExperimentLog | None = None,
     ) -> None:
         self.config = config
-        self.assigner = Assigner(config.experiment)
-        self.arm_refs = {arm.name: arm.model for arm in config.experiment.arms}
-        self.models = ModelSet(registry, config.model_name, self.arm_refs.values())
+        self.models = ModelSet(registry, config.model_name, [arm.model for arm in config.experiment.arms])
+        self.experiments = experiments
         self.catalogue = catalogue if catalogue is not None else Catalogue()
         self.profiles = profiles
         self.seen = SeenItems(config.seen_per_user)
@@ -92,33 +101,117 @@ class Recommender:
         self.popularity.add_items(self.catalogue.content()["item_id"].to_numpy(np.int64))
         self.in_flight = 0
         self.metrics = ServingMetrics(in_flight=lambda: self.in_flight)
+        started = Applied(config_record(config.experiment), "config")
+        self._live = Live.of(started, self.models.current())
+        self.history: deque[Applied] = deque([started], maxlen=HISTORY_LIMIT)
+        self._logged_at: datetime | None = None  # the newest log record applied or written here
+        self._switch = threading.RLock()  # one experiment change or model refresh at a time
         self._stop = threading.Event()
         self._reloader: threading.Thread | None = None
 
     @classmethod
     def from_config(cls, config: ServingConfig) -> Recommender:
-        """A recommender over the registry, ETL tables and feature store that ``config`` names, models loaded."""
-        registry = Registry(config.registry_root, config.storage) if config.registry_root else None
+        """A recommender over the registry, ETL tables and feature store that ``config`` names, models loaded.
+
+        The newest record of the registry's experiment log, if any, wins over ``config.experiment``.
+        """
+        registry, experiments = None, None
+        if config.registry_root:
+            registry = Registry(config.registry_root, config.storage)
+            experiments = ExperimentLog(config.registry_root, config.model_name, config.storage)
         catalogue = Catalogue(read_catalogue(config.etl_root, storage=config.storage) if config.etl_root else None)
         profiles = FeastProfiles(config.feature_store_dir) if config.feature_store_dir else None
-        recommender = cls(config, registry=registry, catalogue=catalogue, profiles=profiles)
+        recommender = cls(config, registry=registry, catalogue=catalogue, profiles=profiles, experiments=experiments)
         if config.etl_root:
             ids, scores, at = read_popularity(config.etl_root, storage=config.storage)
             recommender.popularity.seed(ids, scores, at)
-        recommender.refresh()
+        recommender.reload()
         return recommender
 
-    # --- models --------------------------------------------------------------------------------
+    # --- the experiment and its models ------------------------------------------------------------
+
+    @property
+    def live(self) -> Live:
+        """The experiment in force and its models (a request reads it once)."""
+        return self._live
+
+    @property
+    def assigner(self) -> Assigner:
+        return self._live.assigner
+
+    @property
+    def arm_refs(self) -> dict[str, str]:
+        """arm -> its model: a registry reference or ``popularity``."""
+        return dict(self._live.arm_refs)
+
+    def set_experiment(self, record: ExperimentRecord, source: Source = "admin") -> Applied:
+        """Serve ``record``'s arms from now on, without a restart; returns it as applied.
+
+        Models of references the new arms name are loaded first; then the assigner, the arm ->
+        model map and the models are published together, so a request runs wholly on the old
+        experiment or the new one. Seen items, fresh items and popularity are the recommender's,
+        not the experiment's: they carry over. Applying the record in force again changes nothing.
+        """
+        with self._switch:
+            if record == self._live.applied.record:
+                return self._live.applied
+            if self.models.refresh(self.catalogue.content, refs=[arm.model for arm in record.experiment.arms]):
+                self.metrics.model_swaps.inc()
+            applied = Applied(record, source)
+            self._live = Live.of(applied, self.models.current())
+            self.history.append(applied)
+            self.metrics.experiment_changes.labels(source).inc()
+        log.info("experiment %s now live (%s, by %r): %s", record.experiment.name, source, record.by, self.served())
+        return applied
+
+    def change_experiment(self, experiment: ExperimentConfig, *, reason: str, by: str) -> Applied:
+        """Record ``experiment`` in the registry's log (if there is one) and apply it: the admin API's change."""
+        with self._switch:
+            if self.experiments is not None:
+                record = self.experiments.record(experiment, by=by, reason=reason)
+                self._logged_at = record.at if self._logged_at is None else max(self._logged_at, record.at)
+            else:
+                record = ExperimentRecord(at=now(), experiment=experiment, by=by, reason=reason)
+            return self.set_experiment(record, "admin")
+
+    def sync_experiment(self) -> bool:
+        """Apply the registry log's newest record if it is newer than any seen here; whether it did."""
+        if self.experiments is None:
+            return False
+        with self._switch:
+            latest = self.experiments.latest()
+            if latest is None or (self._logged_at is not None and latest.at <= self._logged_at):
+                return False
+            self.set_experiment(latest, "registry")
+            self._logged_at = latest.at
+            return True
 
     def refresh(self) -> list[str]:
         """Swap in the models the arms' registry references designate now; returns those that moved."""
-        changed = self.models.refresh(self.catalogue.content)
+        with self._switch:
+            changed = self.models.refresh(self.catalogue.content)
+            self._live = self._live.with_models(self.models.current())
         if changed:
             self.metrics.model_swaps.inc()
         return changed
 
+    def publish(self, ref: str, model: LoadedModel) -> None:
+        """Serve ``model`` for ``ref`` now (built outside the registry: a test or a demo)."""
+        with self._switch:
+            self.models.publish(ref, model)
+            self._live = self._live.with_models(self.models.current())
+
+    def reload(self) -> None:
+        """Apply a newer experiment from the registry's log, else check the arms' aliases (each reload)."""
+        try:
+            if self.sync_experiment():
+                return
+        except Exception:
+            log.exception("the experiment log could not be read; keeping %s", self._live.applied.record.experiment.name)
+        self.refresh()
+
     def start(self) -> None:
-        """Check the registry every ``reload_interval_s`` in a background thread (if set)."""
+        """Reload every ``reload_interval_s`` in a background thread (if set)."""
         if self.config.reload_interval_s <= 0 or self._reloader is not None:
             return
         self._reloader = threading.Thread(target=self._reload_loop, name="model-reloader", daemon=True)
@@ -133,17 +226,17 @@ class Recommender:
     def _reload_loop(self) -> None:
         while not self._stop.wait(self.config.reload_interval_s):
             try:
-                self.refresh()
+                self.reload()
             except Exception:
                 log.exception("model refresh failed; serving what was loaded")
 
     def served(self) -> dict[str, str]:
         """arm -> the model_version it serves now."""
-        return {arm: self._label(self.models.get(ref)) for arm, ref in self.arm_refs.items()}
+        return {arm.arm: arm.serves for arm in self.health()}
 
-    @staticmethod
-    def _label(model: LoadedModel | None) -> str:
-        return model.label if model is not None else FALLBACK_VERSION
+    def health(self) -> list[ArmHealth]:
+        """Each arm's state: what it serves, and an error when it serves the fallback by accident."""
+        return self._live.health(self.models.problems(), FALLBACK_VERSION)
 
     # --- events --------------------------------------------------------------------------------
 
@@ -163,40 +256,42 @@ class Recommender:
     # --- ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_ids: Sequence[int], k: int) -> list[Slate]:
-        """One slate of up to ``k`` items per user, in the order of ``user_ids``."""
-        users = [int(u) for u in user_ids]
-        arms = self.assigner.assign(users)
+        """One slate of up to ``k`` items per user, in the order of ``user_ids``, all on one experiment."""
+        live = self._live
+        users = np.asarray([int(u) for u in user_ids], dtype=np.int64)
         by_arm: dict[str, list[int]] = {}
-        for row, arm in enumerate(arms):
+        for row, arm in enumerate(live.assigner.assign(users.tolist())):
             by_arm.setdefault(arm, []).append(row)
+        seen = self.seen.matrix(users)
         slates: list[Slate | None] = [None] * len(users)
         for arm, rows in by_arm.items():
-            members = [users[r] for r in rows]
-            for row, slate in zip(rows, self._rank_arm(arm, members, k), strict=True):
+            for row, slate in zip(rows, self._rank_arm(live, arm, users[rows], seen[rows], k), strict=True):
                 slates[row] = slate
         done = [s for s in slates if s is not None]
-        for slate in done:
-            self.seen.add(slate.user_id, slate.item_ids)
-            self.metrics.recommendations.labels(slate.arm, slate.model_version).inc()
+        self.seen.add_many(users, [s.item_ids for s in done])
+        for (arm, version), count in Counter((s.arm, s.model_version) for s in done).items():
+            self.metrics.recommendations.labels(arm, version).inc(count)
         return done
 
-    def _rank_arm(self, arm: str, users: list[int], k: int) -> list[Slate]:
-        model = self.models.get(self.arm_refs[arm])
+    def _rank_arm(self, live: Live, arm: str, users: IntArray, seen: IntArray, k: int) -> list[Slate]:
+        if live.arm_refs[arm] == POPULARITY_MODEL:
+            return self._popular(arm, users, seen, k, None)
+        model = live.model(arm)
         if model is None:
-            return self._fallback(arm, users, k, "no_model")
+            return self._popular(arm, users, seen, k, "no_model")
+        members = users.tolist()
         try:
-            queries = self._queries(model, users)
-            exclude = [model.index.positions(self.seen.get(u)) for u in users]
-            ids, scores = model.index.top_k(queries, k, exclude)
+            queries = self._queries(model, members)
+            ids, scores = model.index.top_k(queries, k, model.index.positions(seen))
         except FeatureLookupError:
             log.exception("online features unavailable; serving popularity to %s users", len(users))
-            return self._fallback(arm, users, k, "features_error")
+            return self._popular(arm, users, seen, k, "features_error")
         except Exception:
             log.exception("model %s failed; serving popularity to %s users", model.label, len(users))
-            return self._fallback(arm, users, k, "model_error")
+            return self._popular(arm, users, seen, k, "model_error")
         return [
             Slate(_request_id(), u, i.tolist(), s.tolist(), arm, model.label)
-            for u, i, s in zip(users, ids, scores, strict=True)
+            for u, i, s in zip(members, ids, scores, strict=True)
         ]
 
     def _queries(self, model: LoadedModel, users: list[int]) -> np.ndarray:
@@ -220,13 +315,14 @@ class Recommender:
             queries[unseen[known]] = as_queries
         return queries
 
-    def _fallback(self, arm: str, users: list[int], k: int, reason: str) -> list[Slate]:
-        self.metrics.fallbacks.labels(reason).inc(len(users))
-        slates = []
-        for user in users:
-            ids, scores = self.popularity.top(k, exclude=self.seen.get(user))
-            slates.append(Slate(_request_id(), user, ids.tolist(), scores.tolist(), arm, FALLBACK_VERSION, reason))
-        return slates
+    def _popular(self, arm: str, users: IntArray, seen: IntArray, k: int, reason: str | None) -> list[Slate]:
+        """Popularity: the arm's model on purpose (``reason`` None), or the fallback (and why)."""
+        if reason is not None:
+            self.metrics.fallbacks.labels(reason).inc(len(users))
+        return [
+            Slate(_request_id(), u, ids.tolist(), scores.tolist(), arm, FALLBACK_VERSION, reason)
+            for u, (ids, scores) in zip(users.tolist(), self.popularity.top_many(k, seen), strict=True)
+        ]
 
 
 def _request_id() -> str:

@@ -2,7 +2,9 @@
 
 By default it starts Ray locally (bound to 127.0.0.1) and runs the Ray Serve application;
 ``--no-ray`` serves the very same app with uvicorn in one process. Arms serve the registry's
-champion (or popularity while none exists) unless ``--arm`` says otherwise.
+champion (or popularity while none exists) unless ``--arm`` or the registry's experiment log says
+otherwise; ``--admin-token`` (or ``TINYWORLD_ADMIN_TOKEN``) turns on the admin API that changes the
+arms while serving.
 """
 
 from __future__ import annotations
@@ -100,11 +102,25 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind. Default: the environment's serve_host.")] = None,
     port: Annotated[int | None, typer.Option(help="Port. Default: the environment's serve_port.")] = None,
     reload_interval: Annotated[
-        float | None, typer.Option(help="Seconds between registry checks for new models. Default: ServingConfig's.")
+        float | None,
+        typer.Option(help="Seconds between registry checks for new models and experiments. Default: ServingConfig's."),
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TINYWORLD_ADMIN_TOKEN",
+            show_default=False,
+            help="Bearer token of the admin API (PUT /admin/experiment changes the arms while serving). "
+            "Default: ServingConfig's (none: the admin routes are off).",
+        ),
     ] = None,
     env: Env = "local",
 ) -> None:
-    """Serve POST /recommendations, POST /events, GET /healthz and GET /metrics until interrupted."""
+    """Serve POST /recommendations, POST /events, GET /healthz, GET /metrics and /admin until interrupted.
+
+    The arms given here are the starting experiment: the newest record of the registry's experiment
+    log wins over them, and PUT /admin/experiment (with --admin-token) changes them while serving.
+    """
     from components.ingest.config import IngestConfig
     from components.registry.experiments import ExperimentConfig
     from components.serving.config import ServingConfig
@@ -123,6 +139,7 @@ def serve(
             )
         named = {"name": experiment} if experiment else {}
         reload = {"reload_interval_s": reload_interval} if reload_interval is not None else {}
+        admin = {"admin_token": admin_token} if admin_token is not None else {}
         config = ServingConfig(
             registry_root=_absolute(settings.registry_root),
             storage=settings.storage(),
@@ -132,6 +149,7 @@ def serve(
             feature_store_dir=_feature_store_dir(settings) if features else None,
             ingest=ingest,
             **reload,
+            **admin,
         )
     except (ValueError, ValidationError) as error:
         raise fail(error) from None

@@ -22,6 +22,8 @@ from tests.unit.components.serving.toys import ranked_model, register
 
 pytestmark = pytest.mark.slow
 
+TOKEN = "ray-replica-admin-token"
+
 
 def free_base_port() -> int:
     """A port p such that p .. p+100 look free (direct ingress range and the proxy)."""
@@ -50,6 +52,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         registry_root=str(root / "registry"),
         reload_interval_s=0,
         ingest=IngestConfig(lake_root=str(root / "lake"), state_path=root / "state.sqlite", flush_interval_s=3600),
+        admin_token=TOKEN,
     )
     url = serve_ray(config, "127.0.0.1", free_base_port(), blocking=False)
     try:
@@ -97,6 +100,14 @@ def test_recommendations_over_direct_ingress(served: tuple[str, Path]) -> None:
     assert response.status_code == 200
     assert [i["item_id"] for i in response.json()["items"]] == [0, 1, 2, 3]
     assert "tinyworld_serving_recommendations_total" in httpx.get(f"{url}/metrics", timeout=10).text
+
+
+def test_the_replica_has_the_admin_token(served: tuple[str, Path]) -> None:
+    """The token travels to the replica as itself (a JSON dump of the config would mask it)."""
+    url, _ = served
+    admin = f"{url}/admin/experiment"
+    assert httpx.get(admin, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).status_code == 200
+    assert httpx.get(admin, headers={"Authorization": "Bearer **********"}, timeout=10).status_code == 401
 
 
 def test_a_killed_replica_is_replaced_and_no_acknowledged_event_is_lost(served: tuple[str, Path]) -> None:

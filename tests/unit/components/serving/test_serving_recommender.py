@@ -32,7 +32,7 @@ def with_encoder(tmp_path: Path, n_users: int, n_items: int) -> Recommender:
     """A recommender serving a model with the toy content encoder (published directly: not saveable)."""
     rec = Recommender.from_config(serving(tmp_path))
     artifact = ranked_model(n_users, n_items, encoder=True)
-    rec.models.publish("champion", build_model("champion", 1, f"{MODEL}:v1", artifact, rec.catalogue.content()))
+    rec.publish("champion", build_model("champion", 1, f"{MODEL}:v1", artifact, rec.catalogue.content()))
     return rec
 
 
@@ -181,3 +181,27 @@ def test_a_broken_new_version_keeps_the_old_model(tmp_path: Path) -> None:
     (Path(rec.models.registry.get(MODEL, broken)) / "arrays.npz").write_bytes(b"not an npz")  # type: ignore[union-attr]
     assert rec.refresh() == []
     assert rec.served() == {"control": f"{MODEL}:v1"}
+
+
+@pytest.mark.parametrize("arm_model", ["champion", "popularity"])
+def test_a_batch_gives_each_user_what_asking_alone_gives(tmp_path: Path, arm_model: str) -> None:
+    """Random seen histories (served and shown, overlapping, some users repeated in the batch): one batch
+    request and the same users one at a time get the same feeds, and leave the same seen items."""
+    register(tmp_path, ranked_model(30, 300))
+    rng = np.random.default_rng(5)
+    experiment = ExperimentConfig(name="e", arms=(ArmConfig(name="control", model=arm_model),))
+    recs = [Recommender.from_config(serving(tmp_path, experiment=experiment, seen_per_user=40)) for _ in range(2)]
+    for rec in recs:
+        rec.popularity.seed(np.arange(300), np.arange(300, 0, -1).astype(float), at_s=1.0)
+    for user in range(30):
+        shown = rng.integers(0, 60, size=rng.integers(0, 80)).tolist()
+        for rec in recs:
+            rec.seen.add(user, shown[: len(shown) // 2])
+            rec.observe(impressions(user, shown[len(shown) // 2 :]))
+    users = [*range(30), 3, 3]
+    batch = recs[0].recommend(users, k=5)
+    alone = [recs[1].recommend([u], k=5)[0] for u in users]
+    assert [ids(s) for s in batch[:30]] == [ids(s) for s in alone[:30]]
+    assert all(not s.fallback for s in batch)
+    assert ids(batch[30]) == ids(batch[31]) == ids(batch[3])  # a batch is ranked on what was seen before it
+    assert all(recs[0].seen.get(u) == recs[1].seen.get(u) for u in range(30) if u != 3)
