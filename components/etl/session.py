@@ -1,8 +1,9 @@
 """The Spark session the ETL runs in: one builder, tuned for a small machine by default.
 
 The job itself never creates a session: :func:`components.etl.job.run_etl` is handed one,
-so the same code runs in ``local[*]`` (tests, the embedded runtime) and on a cluster
-(Spark Operator), where the master and the object store's options come from settings.
+so the same code runs in ``local[*]`` (tests, the embedded runtime), on a cluster (Spark
+Operator), where the master and the object store's options come from settings, and as a client
+of a Spark Connect server (``sc://``), such as the warm one of :mod:`components.etl.connect`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,53 @@ LOCAL_JAVA_OPTIONS = (
 """JVM options of a local session (the driver runs the tasks); a cluster keeps its own."""
 
 
+REMOTE_PREFIX = "sc://"
+"""A Spark Connect server's URL: the session is a client, the JVM runs elsewhere."""
+
+SQL_PREFIX = "spark.sql."
+"""SQL settings: a Connect client sets them on its session (the server ignores static ones, warning)."""
+
+HADOOP_PREFIX = "spark.hadoop."
+"""Hadoop settings: a Connect client sets them unprefixed on its session, whose file systems read them."""
+
+
+def spark_conf(
+    master: str = DEFAULT_MASTER,
+    driver_memory: str = "4g",
+    storage: StorageOptions | None = None,
+    conf: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every setting a session on ``master`` starts with (see :func:`build_session`).
+
+    :data:`DEFAULT_CONF`, the driver's memory, :data:`LOCAL_JAVA_OPTIONS` for a ``local``
+    master, the s3a settings of ``storage``; ``conf`` overrides any of them. The warm Connect
+    server (:class:`components.etl.connect.ConnectServer`) starts with these too.
+    """
+    settings = dict(DEFAULT_CONF)
+    settings["spark.driver.memory"] = driver_memory
+    if master.startswith("local"):
+        settings["spark.driver.extraJavaOptions"] = " ".join(LOCAL_JAVA_OPTIONS)
+    settings.update(s3a_conf(storage or StorageOptions()))
+    settings.update(conf or {})
+    return settings
+
+
+def session_conf(settings: Mapping[str, str]) -> dict[str, str]:
+    """What of ``settings`` a Spark Connect client sets on its session.
+
+    The ``spark.sql.`` settings as they are and the ``spark.hadoop.`` ones without the prefix
+    (so a client's s3a endpoint and keys reach the server's reads and writes for its session).
+    Everything else (driver memory, JVM options, parallelism, UI) is fixed when the server starts.
+    """
+    out: dict[str, str] = {}
+    for key, value in settings.items():
+        if key.startswith(SQL_PREFIX):
+            out[key] = value
+        elif key.startswith(HADOOP_PREFIX):
+            out[key.removeprefix(HADOOP_PREFIX)] = value
+    return out
+
+
 def build_session(
     master: str = DEFAULT_MASTER,
     app_name: str = "tinyworld-etl",
@@ -74,12 +122,21 @@ def build_session(
 ) -> SparkSession:
     """Create (or reuse) the ETL's Spark session.
 
-    ``master`` is ``local[*]`` for the embedded runtime or a ``k8s://``/``spark://`` URL.
-    ``storage`` configures the s3a filesystem (:func:`s3a_conf`) for the JVMs that have it
-    (the platform image ships hadoop-aws; without it the ETL stages object-store roots through
-    a local folder, see :mod:`components.etl.staging`). A ``local`` master also gets
-    :data:`LOCAL_JAVA_OPTIONS`. ``conf`` overrides any of these settings.
+    ``master`` is ``local[*]`` for the embedded runtime, a ``k8s://``/``spark://`` URL, or an
+    ``sc://host:port`` Spark Connect server. ``storage`` configures the s3a filesystem
+    (:func:`s3a_conf`) for the JVMs that have it (the platform image ships hadoop-aws; without it
+    the ETL stages object-store roots through a local folder, see :mod:`components.etl.staging`).
+    A ``local`` master also gets :data:`LOCAL_JAVA_OPTIONS`. ``conf`` overrides any of these.
+
+    Over Spark Connect the server's JVM is already running with its own start-up settings, so
+    only :func:`session_conf` reaches it; the session's ``stop()`` releases the session, not
+    the server. A process holds one kind of session: Connect cannot start while a local
+    SparkContext runs here (RuntimeError), and pyspark keeps Connect mode for the rest of it.
     """
+    settings = spark_conf(master, driver_memory, storage, conf)
+    if master.startswith(REMOTE_PREFIX):
+        return _connect(master, session_conf(settings))
+
     from pyspark.sql import SparkSession
 
     if master.startswith("local"):
@@ -87,18 +144,28 @@ def build_session(
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # Python workers run this interpreter (the venv), not whatever python3 is on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    settings = dict(DEFAULT_CONF)
-    settings["spark.driver.memory"] = driver_memory
-    if master.startswith("local"):
-        settings["spark.driver.extraJavaOptions"] = " ".join(LOCAL_JAVA_OPTIONS)
-    settings.update(s3a_conf(storage or StorageOptions()))
-    settings.update(conf or {})
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     log.info("spark %s session on %s", session.version, master)
+    return session
+
+
+def _connect(url: str, settings: Mapping[str, str]) -> SparkSession:
+    """A Spark Connect session on ``url`` with ``settings`` (session confs only)."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    if SparkContext._active_spark_context is not None:
+        # pyspark would quietly hand back the local session instead of connecting
+        raise RuntimeError(f"a local Spark session runs in this process: stop it before connecting to {url}")
+    builder = SparkSession.builder.remote(url)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    log.info("spark %s session on %s (Spark Connect)", session.version, url)
     return session
 
 
