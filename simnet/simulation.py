@@ -205,11 +205,10 @@ class Simulation:
         serving: Policy = self._journal if self._journal is not None else self.policy
         day = world.day
         tables = []
+        if not self.begun:
+            tables.append(self._genesis())
         for hour in range(24):
             events = EventLog()
-            if not self.begun:
-                world.begin(events)  # genesis goes out with the first hour
-                self.begun = True
             world.hour(hour, serving, events)
             tables.append(self._emit(events, f"{day:03d}{hour:02d}"))
             if on_hour is not None:
@@ -227,6 +226,16 @@ class Simulation:
                 self._journal.restart()
         log.info("day %s: %s events, score %.1f", day, row["events"], row["score"])
         return row
+
+    def _genesis(self) -> pa.Table:
+        """The first users and items, made known downstream before anyone asks for a feed."""
+        events = EventLog()
+        self.world.begin(events)
+        self.begun = True
+        table = self._emit(events, "genesis")
+        if self.sink is not None:
+            self.sink.flush()
+        return table
 
     def _emit(self, events: EventLog, part: str) -> pa.Table:
         table = events.table(self.spec.run_id, self.seq)

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from components.registry.experiments import ExperimentConfig
 from components.serving.recommender import Recommender
+from simnet.protocol import UtcDatetime
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class ExperimentChange(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     # who changes them: the closed loop, a person
     by: str = Field(default="admin", min_length=1, max_length=200)
+    # when they take effect on the events' clock (the ETL files each event under the experiment live
+    # at its time): now by default; a simulated world passes its own time
+    at: UtcDatetime | None = None
 
 
 def admin_router(recommender: Recommender) -> APIRouter:
@@ -98,7 +102,7 @@ def admin_router(recommender: Recommender) -> APIRouter:
             return JSONResponse({"detail": f"invalid experiment change: {detail}. {EXAMPLE}", "errors": errors}, 422)
         try:
             applied = await run_in_threadpool(
-                recommender.change_experiment, wanted.experiment, reason=wanted.reason, by=wanted.by
+                recommender.change_experiment, wanted.experiment, reason=wanted.reason, by=wanted.by, at=wanted.at
             )
         except OSError as error:
             log.exception("the experiment log could not be written")

@@ -164,14 +164,17 @@ class Recommender:
         log.info("experiment %s now live (%s, by %r): %s", record.experiment.name, source, record.by, self.served())
         return applied
 
-    def change_experiment(self, experiment: ExperimentConfig, *, reason: str, by: str) -> Applied:
-        """Record ``experiment`` in the registry's log (if there is one) and apply it: the admin API's change."""
+    def change_experiment(
+        self, experiment: ExperimentConfig, *, reason: str, by: str, at: datetime | None = None
+    ) -> Applied:
+        """Record ``experiment`` in the registry's log (if there is one) as live from ``at`` (default now)
+        and apply it: the admin API's change."""
         with self._switch:
             if self.experiments is not None:
-                record = self.experiments.record(experiment, by=by, reason=reason)
+                record = self.experiments.record(experiment, at=at, by=by, reason=reason)
                 self._logged_at = record.at if self._logged_at is None else max(self._logged_at, record.at)
             else:
-                record = ExperimentRecord(at=now(), experiment=experiment, by=by, reason=reason)
+                record = ExperimentRecord(at=at or now(), experiment=experiment, by=by, reason=reason)
             return self.set_experiment(record, "admin")
 
     def sync_experiment(self) -> bool:

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,11 +24,11 @@ from typing import Any
 import httpx
 
 from components.registry.experiments import ExperimentConfig
+from components.serving.admin import ROUTE_EXPERIMENT
 from tinyworld.loop.children import spawn, stop
 
 log = logging.getLogger(__name__)
 
-ADMIN_PATH = "/admin/experiment"
 HEALTH_PATH = "/healthz"
 
 
@@ -109,11 +110,16 @@ class LocalPlatform:
         body: dict[str, Any] = self.http.get(HEALTH_PATH).json()
         return body
 
-    def set_experiment(self, experiment: ExperimentConfig, reason: str) -> dict[str, Any]:
-        """Put ``experiment`` live (recorded in the registry's experiment log by the server)."""
+    def set_experiment(self, experiment: ExperimentConfig, reason: str, at: datetime) -> dict[str, Any]:
+        """Put ``experiment`` live from ``at`` on the world's clock (the server records it in the registry's log)."""
         response = self.http.put(
-            ADMIN_PATH,
-            json={"experiment": experiment.model_dump(mode="json"), "reason": reason},
+            ROUTE_EXPERIMENT,
+            json={
+                "experiment": experiment.model_dump(mode="json"),
+                "reason": reason,
+                "by": "tinyworld up",
+                "at": at.isoformat(),
+            },
             headers={"Authorization": f"Bearer {self.token}"},
         )
         if response.status_code != 200:

@@ -131,11 +131,14 @@ def write_report(state: RunState, folder: RunFolder) -> dict[str, Any]:
     (folder.root / "result.json").write_text(json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     arms, peers = arm_frame(state), peer_frames(folder)
     cards = [
-        {"label": "model score (last day)", "value": _fmt(result["model_score"])},
-        {"label": "popularity", "value": _fmt(result["popularity_score"])},
-        {"label": "oracle", "value": _fmt(result["oracle_score"])},
-        {"label": "gap closed", "value": _fmt(result["gap_closed"])},
-        {"label": "minutes", "value": _fmt(result["minutes"])},
+        {"label": label, "key": key, "value": _fmt(result[key])}
+        for label, key in (
+            ("model score (last day)", "model_score"),
+            ("popularity", "popularity_score"),
+            ("oracle", "oracle_score"),
+            ("gap closed", "gap_closed"),
+            ("minutes", "minutes"),
+        )
     ]
     nights = pd.DataFrame(result["nights"]).drop(columns=["seconds", "pipeline_seconds", "offline"], errors="ignore")
     page = {

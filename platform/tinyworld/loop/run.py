@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -183,7 +183,8 @@ def _live_day(
     day = world.day + 1
     when = _day_date(world, day)
     experiment, serving = arms_for(registry, DEFAULT_MODEL_NAME, when)
-    platform.set_experiment(experiment, reason=f"the loop's experiment for day {day} ({when})")
+    midnight = datetime(when.year, when.month, when.day, tzinfo=UTC)
+    platform.set_experiment(experiment, reason=f"the loop's experiment for day {day} ({when})", at=midnight)
     platform.wait_for(serving)
     policy, sink = world.policy, world.sink
     assert isinstance(policy, RemotePolicy) and isinstance(sink, PlatformSink)

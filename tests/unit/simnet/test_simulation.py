@@ -87,7 +87,7 @@ def test_checkpointed_days_resume_into_the_same_run(tmp_path: Path) -> None:
     assert resumed.day == 1
     resumed.live_day()
 
-    assert resumed.done and first.flushes == second.flushes == 1
+    assert resumed.done and (first.flushes, second.flushes) == (2, 1)  # the genesis is flushed before day 1
     assert pa.concat_tables([first.events(), second.events()]).equals(straight.events())
     assert run_report(resumed).summary["events"] == run_report(whole).summary["events"]
 

@@ -62,14 +62,14 @@ def run_world(cfg: WorldConfig, policy: str | Policy, days: int, seed: int, run_
 
     log = EventLog()
     world.begin(log)
+    flush(log)  # the genesis is known to the policy before the first feed
     n = world.users.n
     genesis = np.flatnonzero(world.users.producer[:n])
     snapshots: list[DaySnapshot] = []
     stats: list[DayStats] = []
-    for day in range(days):
+    for _day in range(days):
         for hour in range(24):
-            if hour or day:  # day 0, hour 0 shares the genesis log; every other hour starts afresh
-                log = EventLog()
+            log = EventLog()
             world.hour(hour, pol, log)
             flush(log)
         users = world.users
