@@ -36,6 +36,9 @@ def up(
     peers: Annotated[
         bool | None, typer.Option(help="Also run SimNet's popularity and oracle policies (default).")
     ] = None,
+    warm_spark: Annotated[
+        bool | None, typer.Option(help="Keep one Spark (Spark Connect) alive for the nights' ETL (default).")
+    ] = None,
     runs: Annotated[Path, typer.Option(help="Where runs are kept.")] = Path("runs"),
     resume: Annotated[str | None, typer.Option(help="Continue the stopped run with this id (under --runs).")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
@@ -55,6 +58,7 @@ def up(
         "port": port,
         "ray": ray,
         "peers": peers,
+        "warm_spark": warm_spark,
     }
     if resume and any(value is not None for value in chosen.values()):
         raise fail("--resume continues a run with its own options: give no other option")

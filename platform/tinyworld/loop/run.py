@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from components.etl.connect import ConnectServer
 from components.registry.decision import model_version_label
 from components.registry.experiments import POPULARITY_MODEL, ArmConfig, ExperimentConfig
 from components.registry.registry import CHALLENGER, CHAMPION, DEFAULT_MODEL_NAME, Registry, RegistryError
@@ -114,6 +116,7 @@ def up(options: UpOptions, runs_root: Path, *, resume: str | None = None, progre
             peers = start_peers(folder.path("peers"), options.users, options.days, options.seed, options.world_config)
         with (
             _progress(console, progress) as bar,
+            _warm_spark(folder, options.warm_spark),
             LocalPlatform(
                 folder.environment(), options.port, folder.path("logs", "platform.log"), ray=options.ray
             ) as platform,
@@ -139,6 +142,27 @@ def up(options: UpOptions, runs_root: Path, *, resume: str | None = None, progre
         folder.save(state)
     write_report(state, folder)
     return state
+
+
+@contextmanager
+def _warm_spark(folder: RunFolder, enabled: bool) -> Iterator[None]:
+    """A Spark Connect server for the run's ETL (its master exported to the pipelines' tasks)."""
+    if not enabled:
+        yield
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    with ConnectServer(log_path=folder.path("logs", "spark-connect.log"), port=port) as server:
+        previous = os.environ.get("TINYWORLD_SPARK_MASTER")
+        os.environ["TINYWORLD_SPARK_MASTER"] = server.url
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("TINYWORLD_SPARK_MASTER", None)
+            else:
+                os.environ["TINYWORLD_SPARK_MASTER"] = previous
 
 
 @contextmanager

@@ -39,6 +39,9 @@ class UpOptions(BaseModel):
     batch_users: int = Field(1_000, ge=1)  # users per recommendation request
     ray: bool = True  # serve on Ray Serve (else uvicorn in one process)
     peers: bool = True  # run SimNet's popularity and oracle policies on the same days
+    # keep one Spark (a Spark Connect server) alive for the whole run, so the nights' ETL runs
+    # connect to a warm JVM instead of starting and warming up their own
+    warm_spark: bool = True
     port: int = Field(8000, ge=1, le=65535)  # the platform's port on 127.0.0.1
 
 

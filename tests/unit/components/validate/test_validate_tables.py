@@ -41,8 +41,11 @@ def test_every_table_passes(valid: dict[str, SuiteResult]) -> None:
         assert result.success, (name, [o for o in result.outcomes if o.status == "failed"])
         skipped = {(o.expectation, o.column) for o in result.skipped}
         expected: set[tuple[str, str | None]]
-        if name == "retention":  # no date or timestamp: whole-table count, no freshness
-            expected = {("expect_table_row_count_to_be_between", None), ("expect_column_max_to_be_between", None)}
+        if name == "retention":  # the last day's cohort is counted; the cohort date is not a freshness column
+            expected = {
+                ("expect_table_row_count_to_be_between", f"day {END}"),
+                ("expect_column_max_to_be_between", None),
+            }
         else:  # the volume bound is on the rows of the window's last day
             expected = {("expect_table_row_count_to_be_between", f"day {END}")}
         assert skipped == expected, (name, skipped)
@@ -118,12 +121,13 @@ def test_type_drift_and_missing_column_fail(tmp_path: Path) -> None:
 
 
 def test_row_count_bound_against_previous_run(etl_out: Path) -> None:
-    """Dated tables: the last day's rows against the previous run's last day; others: the whole table."""
-    state = RowCountState(tables={"dau@day": 5, "exposure@day": 1, "retention": 1})
+    """Dated tables (and retention, by its last cohort): the last day's rows against the previous run's last day."""
+    state = RowCountState(tables={"dau@day": 5, "exposure@day": 1, "retention@day": 4, "retention": 1})
     results = by_name(validate_tables(str(etl_out), ["dau", "exposure", "retention"], END, state=state))
     assert not outcome(results["dau"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 5
     assert outcome(results["exposure"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 1
-    assert not outcome(results["retention"], "expect_table_row_count_to_be_between", None).success  # 5 vs 1
+    # 1 cohort on the last day vs 4: out of bounds; the whole table's growth (5 cohorts vs 1) is not drift
+    assert not outcome(results["retention"], "expect_table_row_count_to_be_between", f"day {END}").success
 
 
 def test_a_growing_window_is_not_drift(etl_out: Path) -> None:
