@@ -1,16 +1,20 @@
 """What a run measures while its events stream past: each day's metrics and score, overall and per arm.
 
 The world knows which arm served each request only from the ``arm`` its policy echoed in the
-events. A user belongs to the arm of the latest slate they were shown, from day to day, so that
-users who stay away still count against the arm that served them last. Per arm and day:
+events. Per arm and day, over the users the arm served that day (``dau``; ``share`` of all the
+users an arm served):
 
-- ``users``: alive users who belong to the arm at the day's end; ``dau``: those active that day;
-- ``reach`` = dau / users, ``ctr``, ``value_per_active_user``, ``mean_satisfaction`` (of its users),
-  ``creator_health`` (share of producers its users clicked), and the day's ``score`` from them;
-- ``return_rate``: of the users the arm served the day before, the share active again today.
+- ``ctr``, ``value_per_active_user`` and ``mean_satisfaction`` (at the day's end) of those users;
+- ``creator_health``: producers their clicks reached, over the producers the arm's share of
+  users would reach (so a half-traffic arm is not judged against the whole world's creators);
+- ``reach``: the world's, the same for every arm: who shows up on a day was decided by earlier
+  days, before that day's arms served anyone, so it cannot be split between them;
+- ``score``: the day's score from these four, and ``return_rate``: of the users the arm served
+  the day before, the share active again today (the arm's effect on coming back).
 
-A single-policy run has one arm (the policy's name), so its arm figures sit beside the whole
-world's, measured the same way: that is how a platform's arms compare with reference policies.
+A single-policy run has one arm (the policy's name) measured the same way, so a platform's arms
+compare with the reference policies' (not with their whole-world score, which counts every
+user's satisfaction, not only today's active users').
 """
 
 from __future__ import annotations
@@ -25,8 +29,6 @@ from simnet.protocol import EventType
 from simnet.score import day_score
 from simnet.world import DayStats, World
 
-NO_ARM = -1
-
 
 class Tally:
     """Per-day and whole-run aggregates gathered while the events stream past."""
@@ -40,7 +42,6 @@ class Tally:
         self.clicks_at = np.zeros(slate_size, dtype=np.int64)
         self.events = 0
         self.arms: list[str] = []  # arm names in order of first appearance; codes index this list
-        self.user_arm = np.full(0, NO_ARM, dtype=np.int32)  # each user's arm (code), by user id
         self.served_yesterday: dict[str, np.ndarray] = {}  # arm -> users it served the day before
 
     def day(self, world: World, day: int, table: pa.Table) -> dict[str, object]:
@@ -87,43 +88,35 @@ class Tally:
         users, items = world.users, world.items
         n = users.n
         shown = table.filter(pc.and_(pc.equal(table["type"], EventType.IMPRESSION.value), pc.is_valid(table["arm"])))
-        if len(shown) == 0 and not self.arms:
-            return []
-        grown = np.full(n, NO_ARM, dtype=np.int32)
-        grown[: self.user_arm.size] = self.user_arm
-        self.user_arm = grown
-        # the arm of each user's latest impression today (events are in time order)
-        who = shown["user_id"].to_numpy()
         for name in pc.unique(shown["arm"]).to_pylist():
             if name not in self.arms:
                 self.arms.append(name)
+        if not self.arms:
+            return []
+        who = shown["user_id"].to_numpy()
         codes = pc.index_in(shown["arm"], value_set=pa.array(self.arms, pa.string())).to_numpy(zero_copy_only=False)
-        last = np.unique(who[::-1], return_index=True)[1]
-        latest_users, latest_codes = who[::-1][last], codes[::-1][last]
-        self.user_arm[latest_users] = latest_codes
-
         came = np.unique(table.filter(pc.equal(table["type"], EventType.IMPRESSION.value))["user_id"].to_numpy())
         clicks = table.filter(pc.and_(pc.equal(table["type"], EventType.CLICK.value), pc.is_valid(table["arm"])))
         value_by_user = stats.value_by_user if stats.value_by_user is not None else np.zeros(n)
         alive = users.alive[:n]
+        reach = came.size / n if n else 0.0  # who shows up today was decided before today's arms: the world's
+        armed = max(np.unique(who).size, 1)
         rows = []
         for code, arm in enumerate(self.arms):
             served = np.unique(who[codes == code])
-            members = (self.user_arm == code) & alive
+            before = self.served_yesterday.get(arm)
+            self.served_yesterday[arm] = served
+            dau = int(served.size)
+            if dau == 0:
+                continue
+            share = dau / armed
             arm_clicks = clicks.filter(pc.equal(clicks["arm"], arm))
             impressions = int(np.count_nonzero(codes == code))
             creators = np.unique(items.creator[arm_clicks["item_id"].to_numpy()]) if len(arm_clicks) else served[:0]
-            producing = users.producer[creators] & alive[creators] if creators.size else creators.astype(bool)
-            dau = int(served.size)
-            before = self.served_yesterday.get(arm)
-            self.served_yesterday[arm] = served
-            if dau == 0:
-                continue
-            population = int(members.sum())
-            reach = dau / population if population else 0.0
-            value = float(value_by_user[served].sum()) / dau if dau else 0.0
-            satisfaction = float(users.satisfaction[:n][members].mean()) if population else 0.0
-            health = int(producing.sum()) / stats.producers if stats.producers else 0.0
+            producing = int((users.producer[creators] & alive[creators]).sum()) if creators.size else 0
+            value = float(value_by_user[served].sum()) / dau
+            satisfaction = float(users.satisfaction[served].mean())
+            health = min(producing / (stats.producers * share), 1.0) if stats.producers else 0.0
             returned = float(np.isin(before, came).mean()) if before is not None and before.size else None
             versions = sorted(set(shown.filter(pc.equal(shown["arm"], arm))["model_version"].drop_null().to_pylist()))
             rows.append(
@@ -132,17 +125,17 @@ class Tally:
                     "date": world.date_of(day).isoformat(),
                     "arm": arm,
                     "model_versions": ",".join(versions),
-                    "users": population,
                     "dau": dau,
+                    "share": share,
                     "impressions": impressions,
                     "clicks": len(arm_clicks),
                     "ctr": metrics.ctr(impressions, len(arm_clicks)),
-                    "reach": min(reach, 1.0),
+                    "reach": reach,
                     "value_per_active_user": value,
                     "mean_satisfaction": satisfaction,
-                    "creator_health": min(health, 1.0),
+                    "creator_health": health,
                     "return_rate": returned,
-                    "score": day_score(min(reach, 1.0), value, satisfaction, min(health, 1.0)),
+                    "score": day_score(reach, value, satisfaction, health),
                 }
             )
         return rows

@@ -44,6 +44,12 @@ class ServingConfig(BaseModel):
     seen_per_user: int = Field(default=500, ge=0)
     # half-life of the online popularity counts that rank the fallback feed, in hours
     popularity_half_life_h: float = Field(default=6.0, gt=0)
+    # slots of a popularity feed given to items drawn at random among the newest: without them a
+    # popularity feed shows only what is already popular, new items never earn engagement, and the
+    # nightly training sees nothing beyond the head (SimNet's own popularity policy explores too)
+    explore_slots: int = Field(default=2, ge=0)
+    # how many of the newest items those slots draw from
+    explore_pool: int = Field(default=500, ge=1)
     # recommendation requests in flight beyond which new ones get a quick 503: about the rate the
     # server sustains times the latency a caller tolerates (600 req/s x 0.1 s here), so that past
     # capacity callers are refused at once instead of queueing into timeouts

@@ -319,13 +319,32 @@ class Recommender:
         return queries
 
     def _popular(self, arm: str, users: IntArray, seen: IntArray, k: int, reason: str | None) -> list[Slate]:
-        """Popularity: the arm's model on purpose (``reason`` None), or the fallback (and why)."""
+        """Popularity: the arm's model on purpose (``reason`` None), or the fallback (and why).
+
+        The last ``explore_slots`` of each feed are items drawn at random among the newest
+        ``explore_pool`` that the user has not seen (score 0), after the most popular ones.
+        """
         if reason is not None:
             self.metrics.fallbacks.labels(reason).inc(len(users))
-        return [
-            Slate(_request_id(), u, ids.tolist(), scores.tolist(), arm, FALLBACK_VERSION, reason)
-            for u, (ids, scores) in zip(users.tolist(), self.popularity.top_many(k, seen), strict=True)
-        ]
+        explore = min(self.config.explore_slots, k - 1)
+        pool = self.popularity.newest(self.config.explore_pool) if explore else np.empty(0, np.int64)
+        rng = np.random.default_rng()  # one per call: a Generator is not safe to share between threads
+        slates = []
+        for u, row, (ids, scores) in zip(
+            users.tolist(), seen, self.popularity.top_many(k - explore if len(pool) else k, seen), strict=True
+        ):
+            item_ids, item_scores = ids.tolist(), scores.tolist()
+            if len(pool):
+                taken = set(item_ids) | set(row.tolist())
+                for item in rng.permutation(pool)[: 4 * explore + 8].tolist():
+                    if len(item_ids) >= k:
+                        break
+                    if item not in taken:
+                        item_ids.append(item)
+                        item_scores.append(0.0)
+                        taken.add(item)
+            slates.append(Slate(_request_id(), u, item_ids, item_scores, arm, FALLBACK_VERSION, reason))
+        return slates
 
 
 def _request_id() -> str:

@@ -250,6 +250,11 @@ class Popularity:
             self._add(engaged["item_id"].to_numpy(), np.ones(len(engaged)))
         return len(engaged)
 
+    def newest(self, n: int) -> IntArray:
+        """The ``n`` items made rankable most recently (fresh items first come here), newest last."""
+        with self._lock:
+            return self._ids[max(self._size - n, 0) : self._size].copy()
+
     def top(self, k: int, exclude: Sequence[int] = ()) -> tuple[IntArray, npt.NDArray[np.float32]]:
         """The ``k`` most popular items (ids, scores), leaving out ``exclude``."""
         [(ids, scores)] = self.top_many(k, np.asarray([list(exclude)], dtype=np.int64).reshape(1, -1))

@@ -66,7 +66,7 @@ def summary(state: RunState, folder: RunFolder) -> dict[str, Any]:
     gap = None
     if None not in (model_score, popularity, oracle) and oracle != popularity:
         gap = (model_score - popularity) / (oracle - popularity)  # type: ignore[operator]
-    columns = ["arm", "served", "model_versions", "score", "ctr", "dau", "users", "reach", "return_rate"]
+    columns = ["arm", "served", "model_versions", "score", "ctr", "dau", "share", "reach", "return_rate"]
     return jsonable(
         {
             "run": state.run_id,

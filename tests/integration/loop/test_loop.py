@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 OPEN_GATE = PromotionConfig(min_ndcg_gain=0.0, max_recall_drop=1.0, popularity_tolerance=1.0, min_users=1)
 STEPS = {"etl", "validate", "features", "split", "train", "evaluate"}
+CORRUPT_FILE = "bad.parquet"
 
 
 def free_port() -> int:
@@ -43,7 +44,11 @@ def free_port() -> int:
 
 
 def lake_events(root: Path) -> Any:
-    return ds.dataset(root / "lake", format="parquet", partitioning="hive").to_table(columns=["event_id"])
+    """The event ids in a run's lake, leaving out the file a test wrote to corrupt a day."""
+    files = [str(p) for p in sorted((root / "lake").rglob("*.parquet")) if p.name != CORRUPT_FILE]
+    return ds.dataset(files, format="parquet", partitioning=ds.partitioning(flavor="hive")).to_table(
+        columns=["event_id"]
+    )
 
 
 @pytest.fixture
@@ -65,7 +70,7 @@ def test_a_small_loop_learns_tests_online_and_survives_a_corrupted_night(
         if day.isoformat() == "2026-01-03":
             folder = Path(settings.lake_root) / f"dt={day.isoformat()}"
             real = pq.read_table(next(folder.rglob("*.parquet"))).slice(0, 1)
-            pq.write_table(corrupt_rows(duplicate_of=real["event_id"][0].as_py()), folder / "hour=05" / "bad.parquet")
+            pq.write_table(corrupt_rows(duplicate_of=real["event_id"][0].as_py()), folder / "hour=05" / CORRUPT_FILE)
             corrupted.append(day.isoformat())
         return real_night(settings, day, **kwargs)
 

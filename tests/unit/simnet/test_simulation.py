@@ -146,7 +146,7 @@ def test_arms_are_measured_for_the_users_they_serve() -> None:
         )
         assert row["impressions"] == len(day)
         assert row["dau"] == len(pc.unique(day["user_id"]))
-        assert 0.0 < row["reach"] <= 1.0 and 0.0 <= row["score"] <= 100.0
+        assert 0.0 < row["reach"] <= 1.0 and 0.0 <= row["score"] <= 100.0 and 0.3 < row["share"] < 0.7
         assert row["model_versions"] == f"m:{row['arm']}"
     assert arms.loc[arms["day"] == 0, "return_rate"].isna().all()
     assert arms.loc[arms["day"] == 1, "return_rate"].between(0.0, 1.0).all()

@@ -30,7 +30,8 @@ CHAMPION_ONLY = ExperimentConfig(name="after", arms=(ArmConfig(name="control", m
 
 def serving(tmp_path: Path, **overrides: object) -> ServingConfig:
     return ServingConfig.model_validate(
-        {"registry_root": str(tmp_path / "registry"), "reload_interval_s": 0, **overrides}
+        # no exploration slots: the popularity feeds asserted here are the ranking itself
+        {"registry_root": str(tmp_path / "registry"), "reload_interval_s": 0, "explore_slots": 0, **overrides}
     )
 
 

@@ -20,7 +20,8 @@ from tests.unit.components.serving.toys import MODEL, created, impressions, prof
 
 def serving(tmp_path: Path, **overrides: object) -> ServingConfig:
     return ServingConfig.model_validate(
-        {"registry_root": str(tmp_path / "registry"), "reload_interval_s": 0, **overrides}
+        # no exploration slots: the popularity feeds asserted here are the ranking itself
+        {"registry_root": str(tmp_path / "registry"), "reload_interval_s": 0, "explore_slots": 0, **overrides}
     )
 
 
@@ -205,3 +206,20 @@ def test_a_batch_gives_each_user_what_asking_alone_gives(tmp_path: Path, arm_mod
     assert all(not s.fallback for s in batch)
     assert ids(batch[30]) == ids(batch[31]) == ids(batch[3])  # a batch is ranked on what was seen before it
     assert all(recs[0].seen.get(u) == recs[1].seen.get(u) for u in range(30) if u != 3)
+
+
+def test_popularity_feeds_explore_the_newest_items(tmp_path: Path) -> None:
+    """The last slots of a popularity feed are unseen items drawn among the newest, not the head."""
+    rec = Recommender.from_config(serving(tmp_path, explore_slots=2, explore_pool=20))
+    rec.popularity.seed(list(range(100)), [float(100 - i) for i in range(100)], at_s=1.0)  # 0 is the most popular
+    slates = rec.recommend(list(range(200)), k=6)
+    newest = set(range(80, 100))
+    explored: set[int] = set()
+    for slate in slates:
+        assert slate.item_ids[:4] == [0, 1, 2, 3] and slate.fallback
+        assert set(slate.item_ids[4:]) <= newest and len(set(slate.item_ids)) == 6
+        assert slate.scores[4:] == [0.0, 0.0]
+        explored |= set(slate.item_ids[4:])
+    assert len(explored) > 10, "the explored items vary from user to user"
+    again = rec.recommend([0], k=6)[0]
+    assert not set(again.item_ids) & set(slates[0].item_ids), "seen items are left out, explored ones too"
