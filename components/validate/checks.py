@@ -154,8 +154,10 @@ def check_row_count(
     previous: tuple[str, int] | None,
     tolerance: float,
     min_rows: int = 1,
+    factor: float | None = None,
 ) -> Outcome:
-    """``rows`` within ``previous * (1 +- tolerance)``; skipped without a previous count.
+    """``rows`` within ``previous * (1 +- tolerance)`` (or, with ``factor``, within ``previous / factor``
+    and ``previous * factor``); skipped without a previous count.
 
     ``previous`` is ``(where it came from, count)``. Fewer than ``min_rows`` rows always fail.
     """
@@ -171,14 +173,17 @@ def check_row_count(
         outcome.success, outcome.expected = False, f">= {fmt_count(min_rows)} rows"
         outcome.note = "no data" if rows == 0 else "too few rows"
         return outcome
+    bound = f"x/÷{factor:g}" if factor is not None else f"+-{tolerance:.0%}"
     if previous is None:
-        outcome.skipped, outcome.expected = True, f"within +-{tolerance:.0%} of the previous count"
+        outcome.skipped, outcome.expected = True, f"within {bound} of the previous count"
         outcome.note = "no previous row count (first run, or none in the state file): bound skipped"
         return outcome
     source, count = previous
-    low, high = count * (1 - tolerance), count * (1 + tolerance)
+    low, high = (
+        (count / factor, count * factor) if factor is not None else (count * (1 - tolerance), count * (1 + tolerance))
+    )
     outcome.success = low <= rows <= high
-    outcome.expected = f"{low:,.0f} to {high:,.0f} rows (previous {fmt_count(count)} of {source} +-{tolerance:.0%})"
+    outcome.expected = f"{low:,.0f} to {high:,.0f} rows (previous {fmt_count(count)} of {source} {bound})"
     outcome.note = "volume against the previous day or run"
     return outcome
 

@@ -177,6 +177,7 @@ def _validate_table(
             ("the previous run", previous) if previous is not None else None,
             config.row_count_tolerance,
             config.min_rows,
+            factor=config.table_row_count_factor,
         )
     )
     outcomes.append(_table_freshness(data, table, end, config))
