@@ -30,7 +30,8 @@ class PromotionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # NDCG@K must beat the champion's by at least this relative margin (0.02 = +2%), so noise does not churn models
-    min_ndcg_gain: float = Field(0.02, ge=0.0)
+    # (negative: a candidate may be that much worse and still go on to the online test)
+    min_ndcg_gain: float = Field(0.02, ge=-1.0)
     # Recall@K may fall at most this fraction below the champion's (0.01 = -1%): NDCG gains must not cost reach
     max_recall_drop: float = Field(0.01, ge=0.0, le=1.0)
     # NDCG@K may fall at most this fraction below popularity's; 0 = a model must not be worse than the baseline

@@ -259,9 +259,24 @@ class Recommender:
     # --- ranking -------------------------------------------------------------------------------
 
     def recommend(self, user_ids: Sequence[int], k: int) -> list[Slate]:
-        """One slate of up to ``k`` items per user, in the order of ``user_ids``, all on one experiment."""
-        live = self._live
+        """One slate of up to ``k`` items per user, in the order of ``user_ids``, all on one experiment.
+
+        A user named twice (two requests batched together) gets the second slate ranked after the
+        first is recorded as seen, so the two never share an item.
+        """
         users = np.asarray([int(u) for u in user_ids], dtype=np.int64)
+        repeat = _occurrence(users)
+        if not repeat.any():
+            return self._recommend_distinct(users, k)
+        slates: list[Slate | None] = [None] * len(users)
+        for occurrence in range(int(repeat.max()) + 1):
+            rows = np.flatnonzero(repeat == occurrence)
+            for row, slate in zip(rows.tolist(), self._recommend_distinct(users[rows], k), strict=True):
+                slates[row] = slate
+        return [s for s in slates if s is not None]
+
+    def _recommend_distinct(self, users: IntArray, k: int) -> list[Slate]:
+        live = self._live
         by_arm: dict[str, list[int]] = {}
         for row, arm in enumerate(live.assigner.assign(users.tolist())):
             by_arm.setdefault(arm, []).append(row)
@@ -345,6 +360,17 @@ class Recommender:
                         taken.add(item)
             slates.append(Slate(_request_id(), u, item_ids, item_scores, arm, FALLBACK_VERSION, reason))
         return slates
+
+
+def _occurrence(values: IntArray) -> IntArray:
+    """For each position, how many times its value came earlier (0 for a first occurrence)."""
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    starts = np.r_[True, ranked[1:] != ranked[:-1]] if len(ranked) else np.zeros(0, bool)
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(ranked)), 0))
+    counts = np.empty(len(values), dtype=np.int64)
+    counts[order] = np.arange(len(ranked)) - group_start
+    return counts
 
 
 def _request_id() -> str:

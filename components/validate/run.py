@@ -204,15 +204,13 @@ def day_key(table: str) -> str:
 
 
 def _rows_of_day(data: pa.Table, table: Table, end: date | None) -> int | None:
-    """Rows dated ``end`` (by the table's date, else its first date or timestamp); None without any.
+    """Rows dated ``end`` (by the table's date, else its first timestamp); None without either.
 
     A window's tables grow with the window (a young lake, a longer run), so their volume is
-    bounded day by day: the last day's rows against the previous run's last day (for the
-    retention table, the cohort of that day).
+    bounded day by day: the last day's rows against the previous run's last day. (``retention``
+    has neither: its cohorts grow with the window too, within the ratio bound from night to night.)
     """
     column = freshness_column(table)
-    if column is None or column.name != "date":
-        column = next((c for c in table.columns if c.dtype == "date"), column)
     if end is None or column is None or column.name not in data.column_names:
         return None
     values = data[column.name]

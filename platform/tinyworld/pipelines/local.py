@@ -44,14 +44,14 @@ def run_local(name: str, arguments: dict[str, str], pipeline_root: Path) -> floa
 
 
 def task_output(pipeline_root: Path, name: str, task: str) -> str | None:
-    """The single output of ``task`` in the latest kfp.local run of pipeline ``name``, if any."""
+    """The single output of ``task`` in the latest kfp.local run of pipeline ``name``; None when that run
+    did not run the task (an earlier run's output is never taken for it)."""
     runs = sorted(pipeline_root.glob(f"{name}-*"), key=lambda run: run.stat().st_mtime)
-    for run in reversed(runs):
-        written = run / task / "executor_output.json"
-        if written.is_file():
-            value = json.loads(written.read_text(encoding="utf-8")).get("parameterValues", {}).get("Output")
-            return value if isinstance(value, str) else None
-    return None
+    written = runs[-1] / task / "executor_output.json" if runs else None
+    if written is None or not written.is_file():
+        return None
+    value = json.loads(written.read_text(encoding="utf-8")).get("parameterValues", {}).get("Output")
+    return value if isinstance(value, str) else None
 
 
 def step_seconds(pipeline_root: Path, name: str) -> dict[str, float]:

@@ -32,7 +32,7 @@ from tinyworld.steps import NightlyOptions
 
 pytestmark = pytest.mark.slow
 
-OPEN_GATE = PromotionConfig(min_ndcg_gain=0.0, max_recall_drop=1.0, popularity_tolerance=1.0, min_users=1)
+OPEN_GATE = PromotionConfig(min_ndcg_gain=-1.0, max_recall_drop=1.0, popularity_tolerance=1.0, min_users=1)
 STEPS = {"etl", "validate", "features", "split", "train", "evaluate"}
 CORRUPT_FILE = "bad.parquet"
 

@@ -64,6 +64,6 @@ def test_config_from_yaml_and_validation(tmp_path: Path) -> None:
     path.write_text("min_ndcg_gain: 0.05\nmin_users: 1\n", encoding="utf-8")
     assert PromotionConfig.from_yaml(path) == PromotionConfig(min_ndcg_gain=0.05, min_users=1)
     with pytest.raises(ValidationError):
-        PromotionConfig.model_validate({"min_ndcg_gain": -0.1})
+        PromotionConfig.model_validate({"min_ndcg_gain": -1.5})
     with pytest.raises(ValidationError):
         PromotionConfig.model_validate({"margin": 0.1})

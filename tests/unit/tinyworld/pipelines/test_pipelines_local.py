@@ -30,4 +30,7 @@ def test_outputs_and_seconds_of_the_latest_run(tmp_path: Path) -> None:
     assert list(step_seconds(tmp_path, "daily")) == ["etl", "validate"]
     assert task_output(tmp_path, "daily", "validate") == json.dumps({"lineage": {"seconds": 2.5}})
     assert task_output(tmp_path, "daily", "passed") is None  # not a string: no step result
+    _write(old, "register", json.dumps({"version": 1}), 1_001)
+    os.utime(old, (1_000, 1_000))
+    assert task_output(tmp_path, "daily", "register") is None  # the latest run did not register: not the old one
     assert task_output(tmp_path, "promote", "promote") is None and step_seconds(tmp_path, "promote") == {}
