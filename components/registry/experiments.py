@@ -144,5 +144,5 @@ class Timeline:
 
     def spans(self) -> list[tuple[str, datetime, datetime | None]]:
         """(experiment name, start, end or None for the live one) of each record, oldest first."""
-        ends: list[datetime | None] = [*self._starts[1:], None]
+        ends: list[datetime | None] = [*self._starts[1:], None] if self.records else []
         return [(r.experiment.name, r.at, end) for r, end in zip(self.records, ends, strict=True)]

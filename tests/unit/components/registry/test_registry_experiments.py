@@ -36,7 +36,7 @@ def test_an_empty_log_has_no_latest_and_ignores_foreign_files(tmp_path):
     (tmp_path / "m" / "experiments").mkdir(parents=True)
     (tmp_path / "m" / "experiments" / "notes.txt").write_text("not a record")
     assert log.records() == []
-    assert Timeline([]).at(T0) is None
+    assert Timeline([]).at(T0) is None and Timeline([]).spans() == []
 
 
 def test_shares_are_normalised_and_names_checked():
