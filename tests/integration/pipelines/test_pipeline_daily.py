@@ -62,13 +62,14 @@ def test_nights_register_promote_and_compare_with_the_champion(lake: Path, tmp_p
     """Night 2's model, the first to pass offline, is the champion (with its card); promote has no
     challenger to judge; night 3's model faces the champion and becomes the challenger.
 
-    A model trained on one day of 1,500 users need not beat popularity, so the offline gate's
-    popularity check is relaxed through the nightly options (the mechanics are under test here;
-    the gate itself has its own tests).
+    A model trained on one day of 1,500 users need not beat popularity (nor the next night's the
+    champion), so the offline gate is opened through the nightly options (the mechanics are under
+    test here; the gate itself has its own tests).
     """
     env = environment(tmp_path, lake)
     options = tmp_path / "nightly.yaml"
-    options.write_text("history_days: 2\ntrain: {epochs: 2}\npromotion: {popularity_tolerance: 1.0}\n")
+    gate = "{popularity_tolerance: 1.0, min_ndcg_gain: -1.0, max_recall_drop: 1.0}"
+    options.write_text(f"history_days: 2\ntrain: {{epochs: 2}}\npromotion: {gate}\n")
     night2 = tinyworld(env, "pipeline", "run", "daily", "--date", NIGHT2, "--options", str(options))
     assert night2.returncode == 0, night2.stdout[-3000:] + night2.stderr[-3000:]
 
