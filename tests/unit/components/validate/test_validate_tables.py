@@ -121,12 +121,12 @@ def test_type_drift_and_missing_column_fail(tmp_path: Path) -> None:
 
 
 def test_row_count_bound_against_previous_run(etl_out: Path) -> None:
-    """Dated tables: the last day's rows against the previous run's last day, within x/÷4; others: the whole table."""
-    state = RowCountState(tables={"dau@day": 5, "exposure@day": 1, "retention": 30})
+    """Dated tables: the last day's rows against the previous run's last day, within x/÷10; others: the whole table."""
+    state = RowCountState(tables={"dau@day": 20, "exposure@day": 1, "retention": 60})
     results = by_name(validate_tables(str(etl_out), ["dau", "exposure", "retention"], END, state=state))
-    assert not outcome(results["dau"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 5
+    assert not outcome(results["dau"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 20
     assert outcome(results["exposure"], "expect_table_row_count_to_be_between", f"day {END}").success  # 1 vs 1
-    assert not outcome(results["retention"], "expect_table_row_count_to_be_between", None).success  # 5 vs 30
+    assert not outcome(results["retention"], "expect_table_row_count_to_be_between", None).success  # 5 vs 60
 
 
 def test_a_growing_window_is_not_drift(etl_out: Path) -> None:
@@ -139,7 +139,7 @@ def test_a_growing_window_is_not_drift(etl_out: Path) -> None:
 
 def test_without_an_end_the_whole_table_is_bounded(etl_out: Path) -> None:
     """With no window end there is no last day: the whole table's count is compared."""
-    [result] = validate_tables(str(etl_out), ["dau"], state=RowCountState(tables={"dau": 1}))
+    [result] = validate_tables(str(etl_out), ["dau"], state=RowCountState(tables={"dau": 60}))
     assert not outcome(result, "expect_table_row_count_to_be_between", None).success
 
 
