@@ -31,7 +31,9 @@ def up(
         Path | None,
         typer.Option(help="A YAML of the nights' options (history_days, train, nproc, promotion). Default: theirs."),
     ] = None,
-    port: Annotated[int | None, typer.Option(help=f"The platform's port. Default: {DEFAULTS.port}.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="The platform's port. Default: the environment's serve_port.")
+    ] = None,
     ray: Annotated[bool | None, typer.Option(help="Serve on Ray Serve (default) or uvicorn alone.")] = None,
     peers: Annotated[
         bool | None, typer.Option(help="Also run SimNet's popularity and oracle policies (default).")

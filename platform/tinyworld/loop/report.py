@@ -187,28 +187,24 @@ def _fmt(value: object) -> str:
 
 
 def _score(arms: pd.DataFrame, peers: dict[str, pd.DataFrame]) -> str:
-    def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
-        for arm, rows in arms.groupby("arm") if not arms.empty else []:
-            ax.plot(rows["day"], rows["score"], marker="o", label=f"platform {arm}")
-        for policy, frame in peers.items():
-            ax.plot(frame["day"], frame["score"], linestyle="--", label=policy)
-        ax.set_xlabel("day")
-        ax.set_ylabel("SimNet score")
-        ax.legend()
-
-    return plots.render(draw)
+    return _per_day(arms, peers, "score", "SimNet score")
 
 
 def _returns(arms: pd.DataFrame, peers: dict[str, pd.DataFrame]) -> str:
+    return _per_day(arms, peers, "return_rate", "return rate")
+
+
+def _per_day(arms: pd.DataFrame, peers: dict[str, pd.DataFrame], column: str, label: str) -> str:
+    """``column`` by day: one line per platform arm, a dashed one per reference policy."""
+
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
         for arm, rows in arms.groupby("arm") if not arms.empty else []:
-            ax.plot(rows["day"], rows["return_rate"], marker="o", label=f"platform {arm}")
+            ax.plot(rows["day"], rows[column], marker="o", label=f"platform {arm}")
         for policy, frame in peers.items():
-            ax.plot(frame["day"], frame["return_rate"], linestyle="--", label=policy)
+            ax.plot(frame["day"], frame[column], linestyle="--", label=policy)
         ax.set_xlabel("day")
-        ax.set_ylabel("return rate")
+        ax.set_ylabel(label)
         ax.legend()
 
     return plots.render(draw)

@@ -118,7 +118,10 @@ def up(options: UpOptions, runs_root: Path, *, resume: str | None = None, progre
             _progress(console, progress) as bar,
             _warm_spark(folder, options.warm_spark),
             LocalPlatform(
-                folder.environment(), options.port, folder.path("logs", "platform.log"), ray=options.ray
+                folder.environment(),
+                options.port or settings.serve_port,
+                folder.path("logs", "platform.log"),
+                ray=options.ray,
             ) as platform,
         ):
             state.setup_seconds.setdefault("platform_start", round(time.perf_counter() - started, 1))

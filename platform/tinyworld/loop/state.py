@@ -42,7 +42,7 @@ class UpOptions(BaseModel):
     # keep one Spark (a Spark Connect server) alive for the whole run, so the nights' ETL runs
     # connect to a warm JVM instead of starting and warming up their own
     warm_spark: bool = True
-    port: int = Field(8000, ge=1, le=65535)  # the platform's port on 127.0.0.1
+    port: int | None = Field(None, ge=1, le=65535)  # the platform's port on 127.0.0.1; None: serve_port
 
 
 class DayRecord(BaseModel):
