@@ -62,6 +62,7 @@ class Flusher:
         pending and a later flush retries them.
         """
         with self._flush_lock:
+            began = time.time()
             up_to = self.store.last_seq() if up_to_seq is None else up_to_seq
             written = 0
             try:
@@ -73,6 +74,8 @@ class Flusher:
                     self.metrics.flush_errors.inc()
                 raise
             self.last_error = None
+            if self.metrics is not None and up_to_seq is None:
+                self.metrics.caught_up(began)
             return written
 
     def _write(self, plan: FlushPlan) -> int:

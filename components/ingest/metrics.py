@@ -6,6 +6,7 @@ process, as in tests or a Ray Serve replica that mounts more than one app.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -52,6 +53,18 @@ class IngestMetrics:
             registry=r,
         )
         self.flush_errors = Counter(f"{PREFIX}_flush_errors", "Flushes that failed (retried)", registry=r)
+        self.caught_up_at = time.time()  # when the last successful flush began (at first: when this started)
+        self.lag = Gauge(
+            f"{PREFIX}_lag_seconds",
+            "Longest an acknowledged event may have waited for the lake: seconds since the last successful "
+            "flush began, 0 when none waits",
+            registry=r,
+        )
+        self.lag.set_function(lambda: max(0.0, time.time() - self.caught_up_at) if pending() > 0 else 0.0)
+
+    def caught_up(self, began: float) -> None:
+        """A flush that began at ``began`` (Unix time) left every event acknowledged before then in the lake."""
+        self.caught_up_at = max(self.caught_up_at, began)
 
     def render(self) -> bytes:
         """The metrics in Prometheus' text exposition format."""

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from components.ingest.metrics import LATENCY_BUCKETS
+
+if TYPE_CHECKING:
+    from components.serving.models import LoadedModel
 
 PREFIX = "tinyworld_serving"
 
@@ -14,7 +20,9 @@ PREFIX = "tinyworld_serving"
 class ServingMetrics:
     """Latency per route, recommendations per arm and model version, errors, fallbacks, overload."""
 
-    def __init__(self, in_flight: Callable[[], float]) -> None:
+    def __init__(
+        self, in_flight: Callable[[], float], models: Callable[[], Mapping[str, LoadedModel]] | None = None
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.request_seconds = Histogram(
@@ -58,7 +66,30 @@ class ServingMetrics:
         self.fresh_items = Counter(
             f"{PREFIX}_fresh_items", "Items added to the catalogue from create events", registry=r
         )
+        if models is not None:
+            r.register(_ModelCreated(models))
 
     def render(self) -> bytes:
         """The metrics in Prometheus' text exposition format."""
         return generate_latest(self.registry)
+
+
+class _ModelCreated:
+    """When each loaded model was trained (its artifact's ``created_at``), by registry reference: model age."""
+
+    def __init__(self, models: Callable[[], Mapping[str, LoadedModel]]) -> None:
+        self.models = models
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            f"{PREFIX}_model_created_timestamp_seconds",
+            "Unix time at which the model each registry reference serves was trained",
+            labels=["ref", "model_version"],
+        )
+        for ref, model in sorted(self.models().items()):
+            created = model.artifact.metadata.get("created_at")
+            try:
+                family.add_metric([ref, model.label], datetime.fromisoformat(str(created)).timestamp())
+            except ValueError:  # an artifact that does not say when it was trained
+                continue
+        yield family

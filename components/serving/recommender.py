@@ -100,7 +100,7 @@ class Recommender:
         self.popularity = Popularity(config.popularity_half_life_h * 3600.0)
         self.popularity.add_items(self.catalogue.content()["item_id"].to_numpy(np.int64))
         self.in_flight = 0
-        self.metrics = ServingMetrics(in_flight=lambda: self.in_flight)
+        self.metrics = ServingMetrics(in_flight=lambda: self.in_flight, models=self.models.current)
         started = Applied(config_record(config.experiment), "config")
         self._live = Live.of(started, self.models.current())
         self.history: deque[Applied] = deque([started], maxlen=HISTORY_LIMIT)

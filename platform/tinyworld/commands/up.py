@@ -41,12 +41,20 @@ def up(
     warm_spark: Annotated[
         bool | None, typer.Option(help="Keep one Spark (Spark Connect) alive for the nights' ETL (default).")
     ] = None,
+    monitor: Annotated[
+        bool | None,
+        typer.Option(
+            help="Watch the run with a local Prometheus (apt-get install prometheus) and the chart's alert "
+            "rules; the report shows the SLOs and alerts. Default: off."
+        ),
+    ] = None,
     runs: Annotated[Path, typer.Option(help="Where runs are kept.")] = Path("runs"),
     resume: Annotated[str | None, typer.Option(help="Continue the stopped run with this id (under --runs).")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr.")] = True,
     as_json: AsJson = False,
 ) -> None:
     """Start the local platform and live DAYS days of SimNet against it, learning every night."""
+    from tinyworld.loop.monitor import MonitorUnavailable
     from tinyworld.loop.report import summary
     from tinyworld.loop.run import up as run_up
     from tinyworld.loop.state import RunFolder
@@ -61,13 +69,14 @@ def up(
         "ray": ray,
         "peers": peers,
         "warm_spark": warm_spark,
+        "monitor": monitor,
     }
     if resume and any(value is not None for value in chosen.values()):
         raise fail("--resume continues a run with its own options: give no other option")
     try:
         options = UpOptions.model_validate({k: v for k, v in chosen.items() if v is not None})
         state = run_up(options, runs, resume=resume, progress=progress and not as_json)
-    except (ValidationError, ValueError, FileNotFoundError) as error:
+    except (ValidationError, ValueError, FileNotFoundError, MonitorUnavailable) as error:
         raise fail(error) from None
     folder = RunFolder(runs, state.run_id)
     result = summary(state, folder)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from simnet import plots
 from simnet.report import jsonable, render_page, table_section
 from tinyworld.loop.peers import PEERS, Peer
+from tinyworld.loop.slo import SloReport
 from tinyworld.loop.state import RunFolder, RunState
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def summary(state: RunState, folder: RunFolder) -> dict[str, Any]:
             "gap_closed": gap,
             "minutes": round(state.seconds / 60.0, 2),
             "setup_seconds": state.setup_seconds,
+            "slo": state.slo.model_dump(mode="json") if state.slo is not None else None,
         }
     )
 
@@ -140,6 +142,7 @@ def write_report(state: RunState, folder: RunFolder) -> dict[str, Any]:
             ("minutes", "minutes"),
         )
     ]
+    cards += _slo_cards(state.slo)
     nights = pd.DataFrame(result["nights"]).drop(columns=["seconds", "pipeline_seconds", "offline"], errors="ignore")
     page = {
         "title": f"TinyWorld loop {state.run_id}",
@@ -175,11 +178,51 @@ def write_report(state: RunState, folder: RunFolder) -> dict[str, Any]:
             if not arms.empty
             else table_section("Per day and arm", pd.DataFrame()),
             table_section("Nights", nights, open_=True),
+            *_slo_tables(state.slo),
         ],
         "config_text": state.options.model_dump_json(indent=2),
     }
     (folder.root / "report.html").write_text(render_page(page), encoding="utf-8")
     return result
+
+
+def _slo_cards(slo: SloReport | None) -> list[dict[str, str]]:
+    """With --monitor: the headline SLO figures of the run, from its Prometheus."""
+    if slo is None:
+        return []
+    fired = [a.name for a in slo.alerts if a.state == "firing"]
+    return [
+        {"label": "p99 latency", "key": "slo.p99_latency_s", "value": _ms(slo.p99_latency_s)},
+        {"label": "error rate", "key": "slo.error_rate", "value": _fmt(slo.error_rate)},
+        {"label": "ingest lag (max)", "key": "slo.ingest_lag_max_s", "value": _fmt(slo.ingest_lag_max_s)},
+        {"label": "alerts fired", "key": "slo.alerts", "value": ", ".join(fired) or "none"},
+    ]
+
+
+def _slo_tables(slo: SloReport | None) -> list[dict[str, Any]]:
+    """With --monitor: every SLO figure, and the alerts that were pending or firing (rules: docs/monitoring.md)."""
+    if slo is None:
+        return []
+    figures = pd.DataFrame(
+        [{"figure": k, "value": v} for k, v in slo.model_dump(exclude={"alerts"}).items()], columns=["figure", "value"]
+    )
+    alerts = pd.DataFrame(
+        [{"alert": a.name, "state": a.state, "severity": a.severity, "labels": _labels(a.labels)} for a in slo.alerts],
+        columns=["alert", "state", "severity", "labels"],
+    )
+    note = "from the run's Prometheus, over the whole run"
+    return [
+        table_section("SLOs (Prometheus)", figures, note=note, open_=True),
+        table_section("Alerts pending or fired", alerts, open_=True),
+    ]
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
 def _fmt(value: object) -> str:

@@ -36,6 +36,7 @@ from simnet.config import WorldConfig
 from simnet.remote import PlatformOptions, PlatformSink, RemotePolicy
 from simnet.simulation import CHECKPOINT, Simulation, new_tag
 from simnet.spec import RunSpec
+from tinyworld.loop.monitor import Monitor, monitoring, prometheus_binary
 from tinyworld.loop.nights import run_night
 from tinyworld.loop.peers import finish_peers, start_peers, stop_peers
 from tinyworld.loop.platform import LocalPlatform
@@ -104,6 +105,8 @@ def up(options: UpOptions, runs_root: Path, *, resume: str | None = None, progre
     else:
         state = RunState(run_id=folder.run_id, options=options)
         folder.save(state)
+    if options.monitor:
+        prometheus_binary()  # name what is missing before anything starts
     os.environ.update(folder.environment())
     os.environ.setdefault("TINYWORLD_LOG_LEVEL", "WARNING")
     settings = Settings.from_environment("local")
@@ -123,19 +126,20 @@ def up(options: UpOptions, runs_root: Path, *, resume: str | None = None, progre
                 folder.path("logs", "platform.log"),
                 ray=options.ray,
             ) as platform,
+            monitoring(state, folder, platform.url) as monitor,
         ):
             state.setup_seconds.setdefault("platform_start", round(time.perf_counter() - started, 1))
             world = _world(folder, options, platform.url)
             days = bar.add_task("days", total=options.days, completed=world.day)
             hours = bar.add_task("hours", total=24)
             for night in _pending_nights(state, world):
-                _night(state, folder, settings, night, options, bar)
+                _night(state, folder, settings, night, options, bar, monitor)
             while not world.done:
                 record = _live_day(world, registry, platform, lambda h: bar.update(hours, completed=h + 1))
                 state.days = [*[d for d in state.days if d.day != record.day], record]
                 folder.save(state)
                 bar.update(days, completed=world.day)
-                _night(state, folder, settings, _day_date(world, record.day), options, bar)
+                _night(state, folder, settings, _day_date(world, record.day), options, bar, monitor)
             world.close()
             _close_world(world)
         finish_peers(peers)
@@ -239,7 +243,13 @@ def _live_day(
 
 
 def _night(
-    state: RunState, folder: RunFolder, settings: Settings, day: date, options: UpOptions, bar: Progress
+    state: RunState,
+    folder: RunFolder,
+    settings: Settings,
+    day: date,
+    options: UpOptions,
+    bar: Progress,
+    monitor: Monitor | None = None,
 ) -> None:
     """Run the night after ``day`` and record it."""
     lived = [d for d in state.days if d.date == day.isoformat()]
@@ -254,5 +264,7 @@ def _night(
     bar.remove_task(task)
     state.nights = [*[n for n in state.nights if n.day != day], night]
     folder.save(state)
+    if monitor is not None:
+        monitor.record(night, settings, experiment=experiment)
     if night.failure:
         log.warning("night of %s: %s", day, night.failure)

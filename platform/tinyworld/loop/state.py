@@ -8,6 +8,7 @@ Layout of ``runs/<id>/``::
     world/              SimNet's checkpoint and journal (a stopped run resumes from them)
     peers/<policy>/     SimNet's reference runs of the same days and seed
     logs/               the platform's log and each night's pipeline logs
+    monitor/            with --monitor: Prometheus' config and data
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from tinyworld.loop.nights import NightResult
+from tinyworld.loop.slo import SloReport
 from tinyworld.steps import NightlyOptions
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -43,6 +45,7 @@ class UpOptions(BaseModel):
     # connect to a warm JVM instead of starting and warming up their own
     warm_spark: bool = True
     port: int | None = Field(None, ge=1, le=65535)  # the platform's port on 127.0.0.1; None: serve_port
+    monitor: bool = False  # a local Prometheus with the chart's alert rules; the report shows the SLOs
 
 
 class DayRecord(BaseModel):
@@ -71,6 +74,7 @@ class RunState(BaseModel):
     days: list[DayRecord] = Field(default_factory=list)
     nights: list[NightResult] = Field(default_factory=list)
     setup_seconds: dict[str, float] = Field(default_factory=dict)  # platform start-up, reference runs
+    slo: SloReport | None = None  # with --monitor: the SLO figures and alerts of the run, from Prometheus
 
 
 class RunFolder:
