@@ -9,7 +9,6 @@ arms while serving.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +17,7 @@ from pydantic import ValidationError
 
 from components.registry.registry import DEFAULT_MODEL_NAME
 from tinyworld.commands.common import Env, configure_logging, fail
-from tinyworld.settings import Settings
-
-log = logging.getLogger(__name__)
+from tinyworld.serving import serving_config
 
 
 def parse_arm(text: str) -> dict[str, object]:
@@ -38,45 +35,6 @@ def parse_arm(text: str) -> dict[str, object]:
         except ValueError:
             raise ValueError(f"bad weight in --arm {text!r}: {weight!r} is not a number") from None
     return arm
-
-
-def _absolute(location: str) -> str:
-    """A root as the storage resolver names it: local paths absolute (Ray's replicas need not share
-    this process's working directory), URLs kept as URLs (``s3a://`` as ``s3://``)."""
-    from components.storage import resolve
-
-    return resolve(location).url
-
-
-def _state_path(state: Path | None, settings: Settings) -> Path:
-    """The ingest state file: ``--state``, else ``<artifacts_root>/serving/ingest.sqlite`` for a local root."""
-    from components.storage import resolve
-
-    if state is not None:
-        return state.resolve()
-    artifacts = resolve(settings.artifacts_root, settings.storage())
-    if not artifacts.is_local:
-        raise ValueError(
-            f"the ingest state is a SQLite file on this machine and artifacts_root {artifacts.url} is not a "
-            "local folder: give --state PATH (or --no-events)"
-        )
-    return Path(artifacts.path) / "serving" / "ingest.sqlite"
-
-
-def _feature_store_dir(settings: Settings) -> Path | None:
-    """The rendered Feast repository, if features were applied in this environment."""
-    from components.features.repo import open_repo
-    from tinyworld import steps
-
-    try:
-        repo = open_repo(steps.feature_store(settings), storage=settings.storage())
-    except Exception as error:
-        log.warning("no feature store (%s): unseen users get the cold-user vector", error)
-        return None
-    if not repo.registry_exists():
-        log.warning("features not applied yet (tinyworld features apply): unseen users get the cold-user vector")
-        return None
-    return repo.workdir
 
 
 def serve(
@@ -121,35 +79,19 @@ def serve(
     The arms given here are the starting experiment: the newest record of the registry's experiment
     log wins over them, and PUT /admin/experiment (with --admin-token) changes them while serving.
     """
-    from components.ingest.config import IngestConfig
-    from components.registry.experiments import ExperimentConfig
-    from components.serving.config import ServingConfig
-
     settings = configure_logging(env)
     try:
-        arms = [parse_arm(a) for a in arm] if arm else [{"name": "control"}]
-        ingest = None
-        if events:
-            state_path = _state_path(state, settings)
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            ingest = IngestConfig(
-                lake_root=_absolute(settings.lake_root),
-                state_path=state_path,
-                storage=settings.storage(),
-            )
-        named = {"name": experiment} if experiment else {}
-        reload = {"reload_interval_s": reload_interval} if reload_interval is not None else {}
-        admin = {"admin_token": admin_token} if admin_token is not None else {}
-        config = ServingConfig(
-            registry_root=_absolute(settings.registry_root),
-            storage=settings.storage(),
+        config = serving_config(
+            settings,
+            arms=[parse_arm(a) for a in arm] if arm else None,
+            experiment=experiment,
             model_name=model_name,
-            experiment=ExperimentConfig.model_validate({**named, "arms": arms}),
-            etl_root=_absolute(etl) if etl else None,
-            feature_store_dir=_feature_store_dir(settings) if features else None,
-            ingest=ingest,
-            **reload,
-            **admin,
+            state=state,
+            events=events,
+            features=features,
+            etl=etl,
+            reload_interval=reload_interval,
+            admin_token=admin_token,
         )
     except (ValueError, ValidationError) as error:
         raise fail(error) from None

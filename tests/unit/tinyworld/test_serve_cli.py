@@ -48,7 +48,7 @@ def test_bad_arms_exit_2_before_anything_starts(
 
 def test_roots_stay_urls_and_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A local root is made absolute; an s3:// (or s3a://) root stays a URL, never a folder named s3:."""
-    from tinyworld.commands.serve import _absolute
+    from tinyworld.serving import absolute as _absolute
 
     monkeypatch.chdir(tmp_path)
     assert _absolute("data/registry") == str(tmp_path / "data" / "registry")
@@ -58,7 +58,7 @@ def test_roots_stay_urls_and_paths_become_absolute(tmp_path: Path, monkeypatch: 
 
 def test_ingest_state_needs_a_local_folder(tmp_path: Path) -> None:
     """The state file defaults to <artifacts_root>/serving for a local root; an s3:// root asks for --state."""
-    from tinyworld.commands.serve import _state_path
+    from tinyworld.serving import state_path as _state_path
     from tinyworld.settings import Settings
 
     local = Settings(artifacts_root=str(tmp_path / "artifacts"))
