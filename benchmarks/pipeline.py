@@ -37,7 +37,7 @@ from typing import Any  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-TASKS = ("etl", "validate", "features", "split", "train", "evaluate", "register")
+TASKS = ("etl", "validate", "features", "split", "train", "evaluate", "refit", "register")
 START = date(2026, 1, 1)
 """SimNet's first day."""
 

@@ -44,9 +44,10 @@ class ServingConfig(BaseModel):
     seen_per_user: int = Field(default=500, ge=0)
     # half-life of the online popularity counts that rank the fallback feed, in hours
     popularity_half_life_h: float = Field(default=6.0, gt=0)
-    # slots of a popularity feed given to items drawn at random among the newest: without them a
-    # popularity feed shows only what is already popular, new items never earn engagement, and the
-    # nightly training sees nothing beyond the head (SimNet's own popularity policy explores too)
+    # slots at the end of every feed (model or popularity) given to items drawn at random among the
+    # newest: without them a feed shows only what its ranker already favours, new items never earn
+    # engagement, and the nightly training sees nothing beyond the head (SimNet's own popularity
+    # policy explores too; docs/serving.md has what it measured on model arms)
     explore_slots: int = Field(default=2, ge=0)
     # how many of the newest items those slots draw from
     explore_pool: int = Field(default=500, ge=1)

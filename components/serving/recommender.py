@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 FALLBACK_VERSION = "popularity"
 """The model_version of a slate served by the fallback."""
 
+Feed = tuple[list[int], list[float]]
+"""One user's ranked items and their scores, best first."""
+
 
 class FeatureLookupError(RuntimeError):
     """The online feature store could not be read."""
@@ -307,10 +310,8 @@ class Recommender:
         except Exception:
             log.exception("model %s failed; serving popularity to %s users", model.label, len(users))
             return self._popular(arm, users, seen, k, "model_error")
-        return [
-            Slate(_request_id(), u, i.tolist(), s.tolist(), arm, model.label)
-            for u, i, s in zip(members, ids, scores, strict=True)
-        ]
+        feeds = self._explore([(i.tolist(), s.tolist()) for i, s in zip(ids, scores, strict=True)], seen, k)
+        return [Slate(_request_id(), u, i, s, arm, model.label) for u, (i, s) in zip(members, feeds, strict=True)]
 
     def _queries(self, model: LoadedModel, users: list[int]) -> np.ndarray:
         """User query vectors: learned ones, or the content profile of users the model never saw."""
@@ -334,32 +335,42 @@ class Recommender:
         return queries
 
     def _popular(self, arm: str, users: IntArray, seen: IntArray, k: int, reason: str | None) -> list[Slate]:
-        """Popularity: the arm's model on purpose (``reason`` None), or the fallback (and why).
-
-        The last ``explore_slots`` of each feed are items drawn at random among the newest
-        ``explore_pool`` that the user has not seen (score 0), after the most popular ones.
-        """
+        """Popularity: the arm's model on purpose (``reason`` None), or the fallback (and why)."""
         if reason is not None:
             self.metrics.fallbacks.labels(reason).inc(len(users))
+        ranked = [(ids.tolist(), scores.tolist()) for ids, scores in self.popularity.top_many(k, seen)]
+        feeds = self._explore(ranked, seen, k)
+        return [
+            Slate(_request_id(), u, ids, scores, arm, FALLBACK_VERSION, reason)
+            for u, (ids, scores) in zip(users.tolist(), feeds, strict=True)
+        ]
+
+    def _explore(self, ranked: list[Feed], seen: IntArray, k: int) -> list[Feed]:
+        """Each feed's best ``k - explore_slots`` items, then items drawn at random among the newest.
+
+        The drawn items (score 0) are among the newest ``explore_pool`` that the user has not seen
+        and the feed does not hold: every arm explores, so a new item earns engagement whichever
+        arm shows it, and the night's training sees more than what an arm already ranks first.
+        When too few are left to draw, the ranking's next items fill the feed.
+        """
         explore = min(self.config.explore_slots, k - 1)
-        pool = self.popularity.newest(self.config.explore_pool) if explore else np.empty(0, np.int64)
+        pool = self.popularity.newest(self.config.explore_pool) if explore > 0 else np.empty(0, np.int64)
+        if len(pool) == 0:
+            return [(ids[:k], scores[:k]) for ids, scores in ranked]
         rng = np.random.default_rng()  # one per call: a Generator is not safe to share between threads
-        slates = []
-        for u, row, (ids, scores) in zip(
-            users.tolist(), seen, self.popularity.top_many(k - explore if len(pool) else k, seen), strict=True
-        ):
-            item_ids, item_scores = ids.tolist(), scores.tolist()
-            if len(pool):
-                taken = set(item_ids) | set(row.tolist())
-                for item in rng.permutation(pool)[: 4 * explore + 8].tolist():
-                    if len(item_ids) >= k:
-                        break
-                    if item not in taken:
-                        item_ids.append(item)
-                        item_scores.append(0.0)
-                        taken.add(item)
-            slates.append(Slate(_request_id(), u, item_ids, item_scores, arm, FALLBACK_VERSION, reason))
-        return slates
+        feeds: list[Feed] = []
+        for (ids, scores), row in zip(ranked, seen, strict=True):
+            head, rest = ids[: k - explore], ids[k - explore :]
+            taken = set(ids) | set(row.tolist())
+            drawn = [item for item in rng.permutation(pool)[: 4 * explore + 8].tolist() if item not in taken][:explore]
+            backfill = k - len(head) - len(drawn)
+            feeds.append(
+                (
+                    head + drawn + rest[:backfill],
+                    scores[: len(head)] + [0.0] * len(drawn) + scores[k - explore :][:backfill],
+                )
+            )
+        return feeds
 
 
 def _occurrence(values: IntArray) -> IntArray:

@@ -59,6 +59,10 @@ class NightlyOptions(BaseModel):
     # date: the days before the night's day train and the day tests; temporal: each user's latest
     # interactions test (a first night, when no earlier day exists to train on)
     split_by: Literal["date", "temporal"] = "date"
+    # once the candidate passes offline, train it again with the same config on the whole window
+    # (the test day included) and register that fit: the served model then knows the newest day's
+    # users and items. The gate judged the held-out fit; the refit only adds the day it held out
+    refit: bool = True
 
 
 def io(settings: Settings, progress: Progress | None = None) -> StepIO:
@@ -97,6 +101,10 @@ class Night:
     @property
     def model(self) -> str:
         return self.root.join("model").url
+
+    @property
+    def refit(self) -> str:
+        return self.root.join("refit").url
 
     @property
     def evaluation(self) -> str:
@@ -181,6 +189,24 @@ def train(
         config=options.train,
         nproc=options.nproc,
         upstream=[split_result.lineage, etl_result.lineage],
+    )
+
+
+def refit(
+    settings: Settings, etl_result: EtlStepResult, trained: TrainResult, options: NightlyOptions | None = None
+) -> TrainParams:
+    """Train the evaluated candidate's config again on the night's whole interactions table."""
+    options = options or NightlyOptions()
+    window = etl_result.lineage.window
+    assert window is not None
+    return TrainParams(
+        interactions=etl_result.table("interactions"),
+        out=Night.of(settings, window.end).refit,
+        items=etl_result.table("item_features"),
+        users=etl_result.table("user_features"),
+        config=options.train,
+        nproc=options.nproc,
+        upstream=[trained.lineage, etl_result.lineage],
     )
 
 

@@ -69,6 +69,14 @@ def passed(evaluate: str) -> bool:
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
+def refit(env: str, etl: str, train: str, options: str) -> str:
+    """Train the passed candidate again on the whole window, its test day included (or pass it on as it is)."""
+    from tinyworld.pipelines import tasks
+
+    return tasks.refit(env, etl, train, options)
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
 def register(env: str, train: str, evaluate: str) -> str:
     """Register the candidate and point the challenger alias at it."""
     from tinyworld.pipelines import tasks

@@ -1,7 +1,8 @@
 """The ``daily`` pipeline: what the platform learns every night.
 
 etl -> validate (a failed suite stops the run) -> features -> split -> train -> evaluate against
-the champion -> if it passes: register the candidate as ``challenger``.
+the champion -> if it passes: refit on the whole window (the test day included) -> register that
+fit as ``challenger``.
 """
 
 # No `from __future__ import annotations`: KFP reads the parameters' annotations as types.
@@ -13,7 +14,8 @@ from tinyworld.pipelines import components
 @dsl.pipeline(
     name="daily",
     description="TinyWorld's nightly run: ETL, data-quality gate, features, split, training, "
-    "offline evaluation against the champion and, when it passes, registration as challenger.",
+    "offline evaluation against the champion and, when it passes, a refit on the whole window "
+    "registered as challenger.",
 )
 def daily(day: str = "", env: str = "local", options: str = "") -> None:
     """``day``: the UTC day to learn from (YYYY-MM-DD; empty: yesterday). ``env``: the environment.
@@ -29,4 +31,6 @@ def daily(day: str = "", env: str = "local", options: str = "") -> None:
     verdict.set_display_name("evaluate")
     gate = components.passed(evaluate=verdict.output).set_display_name("passed")
     with dsl.If(gate.output == True, name="passed-offline"):  # noqa: E712  (a KFP condition, not Python)
-        components.register(env=env, train=model.output, evaluate=verdict.output).set_display_name("register")
+        final = components.refit(env=env, etl=etl.output, train=model.output, options=options)
+        final.set_display_name("refit")
+        components.register(env=env, train=final.output, evaluate=verdict.output).set_display_name("register")

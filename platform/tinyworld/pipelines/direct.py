@@ -23,8 +23,8 @@ def _timed(seconds: dict[str, float], name: str, call: Callable[[], Any]) -> Any
 def daily(env: str, day: str, options: str = "") -> tuple[dict[str, str], dict[str, float]]:
     """Run the night of ``day``; return each task's result (JSON) and seconds, by task name.
 
-    A failed validation raises (as it fails the KFP task); ``register`` runs only when the
-    evaluation passed.
+    A failed validation raises (as it fails the KFP task); ``refit`` and ``register`` run only
+    when the evaluation passed.
     """
     results: dict[str, str] = {}
     seconds: dict[str, float] = {}
@@ -37,7 +37,8 @@ def daily(env: str, day: str, options: str = "") -> tuple[dict[str, str], dict[s
         seconds, "evaluate", lambda: tasks.evaluate(env, results["train"], results["split"], options)
     )
     if tasks.passed(results["evaluate"]):
+        results["refit"] = _timed(seconds, "refit", lambda: tasks.refit(env, results["etl"], results["train"], options))
         results["register"] = _timed(
-            seconds, "register", lambda: tasks.register(env, results["train"], results["evaluate"])
+            seconds, "register", lambda: tasks.register(env, results["refit"], results["evaluate"])
         )
     return results, seconds

@@ -103,6 +103,19 @@ def evaluate(env: str, train_result: str, split_result: str, options: str = "") 
     return run(params, steps.io(settings)).model_dump_json()
 
 
+def refit(env: str, etl_result: str, train_result: str, options: str = "") -> str:
+    """The model to register: the candidate refit on the whole window, or as evaluated when refit is off."""
+    nightly = options_of(options)
+    if not nightly.refit:
+        return train_result
+    from components.train.step import run
+
+    settings = _settings(env)
+    trained = TrainResult.model_validate_json(train_result)
+    params = steps.refit(settings, EtlStepResult.model_validate_json(etl_result), trained, nightly)
+    return run(params, steps.io(settings)).model_dump_json()
+
+
 def passed(evaluate_result: str) -> bool:
     """Whether the evaluated candidate may become the challenger (the pipeline's condition)."""
     return EvaluateResult.model_validate_json(evaluate_result).passed

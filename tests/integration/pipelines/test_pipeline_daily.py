@@ -82,7 +82,11 @@ def test_nights_register_promote_and_compare_with_the_champion(lake: Path, tmp_p
     assert first.code_version and first.code_version in card
     assert "text_vec" in card or "item features" in card
     metadata = json.loads((Path(registry.get("recommender", "champion")) / "metadata.json").read_text())
-    assert [step["step"] for step in metadata["lineage"]["upstream"]] == ["split", "etl"]
+    # the registered model is the refit on the whole window; its lineage names the evaluated fit
+    refit, etl = metadata["lineage"]["upstream"]
+    assert (refit["step"], etl["step"]) == ("train", "etl")
+    assert "split" in refit["inputs"]["interactions"]
+    assert metadata["lineage"]["inputs"]["interactions"].endswith("etl/interactions")
 
     promoted = tinyworld(env, "pipeline", "run", "promote", "--date", NIGHT2)
     assert promoted.returncode == 0, promoted.stdout[-3000:] + promoted.stderr[-3000:]

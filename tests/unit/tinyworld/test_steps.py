@@ -9,6 +9,7 @@ import pytest
 
 from components.etl.step import EtlStepResult
 from components.step import Lineage, Window
+from components.train.step import TrainResult
 from tinyworld import steps
 from tinyworld.pipelines.tasks import night_of, options_of
 from tinyworld.settings import Settings
@@ -57,6 +58,21 @@ def test_split_is_a_date_split_on_the_nights_day(tmp_path: Path) -> None:
     params = steps.split(settings, _etl_result(settings, DAY))
     assert params.config.by == "date" and params.config.test_day == DAY
     assert params.interactions.endswith("etl/interactions")
+
+
+def test_refit_trains_the_same_config_on_the_whole_window(tmp_path: Path) -> None:
+    """Once evaluated, the candidate's config is trained again on every day of the ETL, test day included."""
+    settings = _settings(tmp_path)
+    etl_result = _etl_result(settings, DAY)
+    options = steps.NightlyOptions(train={"epochs": 5}, nproc=2)
+    trained = TrainResult(
+        model="m", version="v", card="c", summary={}, lineage=Lineage(step="train", inputs={"interactions": "split"})
+    )
+    params = steps.refit(settings, etl_result, trained, options)
+    assert params.interactions == etl_result.table("interactions")
+    assert params.out == str(tmp_path / "a" / "nightly" / "dt=2026-01-03" / "refit")
+    assert params.config.epochs == 5 and params.nproc == 2
+    assert [lineage.step for lineage in params.upstream] == ["train", "etl"]
 
 
 def test_night_of_resolves_empty_to_yesterday_and_rejects_garbage() -> None:

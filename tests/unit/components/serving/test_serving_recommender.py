@@ -226,6 +226,19 @@ def test_popularity_feeds_explore_the_newest_items(tmp_path: Path) -> None:
     assert not set(again.item_ids) & set(slates[0].item_ids), "seen items are left out, explored ones too"
 
 
+def test_model_feeds_explore_the_newest_items_too(tmp_path: Path) -> None:
+    """A model arm ranks its head; its last slots are unseen newest items, or its own next items when none is left."""
+    register(tmp_path, ranked_model(10, 50))
+    rec = Recommender.from_config(serving(tmp_path, explore_slots=2, explore_pool=5))
+    rec.popularity.add_items(np.arange(100, 105))  # the five newest items (the model ranks 0..49 only)
+    [slate] = rec.recommend([3], k=5)
+    assert slate.item_ids[:3] == [0, 1, 2] and not slate.fallback
+    assert set(slate.item_ids[3:]) <= set(range(100, 105)) and slate.scores[3:] == [0.0, 0.0]
+    rec.observe(impressions(3, list(range(100, 105))))  # the user has now seen every new item
+    [filled] = rec.recommend([3], k=5)
+    assert filled.item_ids == [3, 4, 5, 6, 7], "with nothing new left to draw, the model's next items fill the feed"
+
+
 def test_a_user_named_twice_in_a_batch_never_gets_the_same_item_twice(tmp_path: Path) -> None:
     """Two requests of one user batched together: the second slate excludes the first."""
     rec = Recommender.from_config(serving(tmp_path))

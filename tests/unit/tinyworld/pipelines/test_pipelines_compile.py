@@ -38,6 +38,6 @@ def test_daily_order_and_condition() -> None:
     assert dag["validate"]["dependentTasks"] == ["etl"]
     assert "validate" in dag["features"]["dependentTasks"] and "validate" in dag["split"]["dependentTasks"]
     assert set(dag["train"]["dependentTasks"]) == {"etl", "features", "split"}
-    assert "register" not in dag
+    assert "register" not in dag and "refit" not in dag  # both under the condition
     condition = next(task for task in dag.values() if "triggerPolicy" in task)
     assert "passed" in condition["triggerPolicy"]["condition"]
