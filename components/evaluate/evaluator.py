@@ -1,9 +1,10 @@
-"""Offline evaluation: rank the full catalogue for every test user, for the model and for popularity.
+"""Offline evaluation: rank the full catalogue for every test user, for the model and its peers.
 
 :func:`evaluate` builds the protocol once (:mod:`components.evaluate.data`), then scores the
-candidate, the popularity baseline (fitted on TRAIN) and optionally the current champion on
-exactly the same users, catalogue, exclusions and K, so the three metric blocks compare
-directly. Each block holds the users' mean of :data:`~components.evaluate.metrics.METRIC_NAMES`
+candidate, the popularity baseline (fitted on TRAIN), the classic peers a practitioner tries
+first (EASE, ALS, BPR, fitted on TRAIN: :mod:`components.evaluate.peers`) and optionally the
+current champion on exactly the same users, catalogue, exclusions and K, so the metric blocks
+compare directly. Each block holds the users' mean of :data:`~components.evaluate.metrics.METRIC_NAMES`
 plus coverage. A :class:`~components.evaluate.promotion.PromotionDecision` is always attached;
 without a champion it compares with popularity only.
 """
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.evaluate.data import EvaluationData, build_evaluation_data
 from components.evaluate.metrics import METRIC_NAMES, batch_coverage, batch_metrics
+from components.evaluate.peers import PeersConfig, rank_peers
 from components.evaluate.promotion import PromotionConfig, PromotionDecision, decide
 from components.evaluate.ranking import hit_matrix, top_k, top_k_shared
 
@@ -67,6 +69,8 @@ class EvaluateConfig(BaseModel):
     device: str = "cpu"
     # evaluate users with no TRAIN row (the model gives them its cold-user embedding); counted either way
     include_cold_users: bool = True
+    # the classic peers ranked beside the candidate (names: () for none) and their hyper-parameters
+    peers: PeersConfig = Field(default_factory=PeersConfig)
 
 
 class MetricBlock(BaseModel):
@@ -81,6 +85,13 @@ class MetricBlock(BaseModel):
     coverage: float
 
 
+class PeerBlock(MetricBlock):
+    """A peer's metric block, the seconds it took to fit and rank, and how it departs from the protocol."""
+
+    seconds: float
+    note: str | None = None
+
+
 class EvaluationReport(BaseModel):
     """What ``tinyworld evaluate --json`` prints: metric blocks, protocol, and optional decision."""
 
@@ -91,6 +102,7 @@ class EvaluationReport(BaseModel):
     protocol: dict[str, Any]
     champion: MetricBlock | None = None
     promotion: PromotionDecision | None = None
+    peers: dict[str, PeerBlock] = {}  # name -> block, in the configured order
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; ``champion`` and ``promotion`` appear only when set."""
@@ -170,6 +182,12 @@ def evaluate(
     model_block = metric_block(rank_model(model, data, config), data)
     ranked = time.perf_counter()
     popularity_block = metric_block(rank_popularity(data, config), data)
+    peers_started = time.perf_counter()
+    peers = {
+        peer.name: PeerBlock(**metric_block(peer.top, data).model_dump(), seconds=peer.seconds, note=peer.note)
+        for peer in rank_peers(train, data, config.k, config.peers)
+    }
+    peers_seconds = time.perf_counter() - peers_started
     champion_block = metric_block(rank_model(champion, data, config), data) if champion is not None else None
     decision = decide(
         model_block.model_dump(),
@@ -189,20 +207,23 @@ def evaluate(
         "excluded_items": "each user's TRAIN positives (never recommended back)",
         "cold_users_included": config.include_cold_users,
         "popularity_baseline": "TRAIN positive rows per catalogue item; ties by catalogue order",
+        "peers": "fitted on the TRAIN positives over the catalogue, same users, exclusions and K",
         "metrics": DEFINITIONS,
         "split": split or {},
         "seconds": {
             "prepare": round(prepared - started, 3),
             "model": round(ranked - prepared, 3),
+            "peers": round(peers_seconds, 3),
             "total": round(finished - started, 3),
         },
     }
     log.info(
-        "model ndcg@%d %.4f recall %.4f; popularity ndcg %.4f; %d users in %.2f s",
+        "model ndcg@%d %.4f recall %.4f; popularity ndcg %.4f; %s; %d users in %.2f s",
         config.k,
         model_block.ndcg_at_k,
         model_block.recall_at_k,
         popularity_block.ndcg_at_k,
+        ", ".join(f"{name} ndcg {block.ndcg_at_k:.4f}" for name, block in peers.items()) or "no peers",
         len(data.user_ids),
         finished - started,
     )
@@ -212,4 +233,5 @@ def evaluate(
         protocol=protocol,
         champion=champion_block,
         promotion=decision,
+        peers=peers,
     )

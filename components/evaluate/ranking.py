@@ -90,13 +90,43 @@ def top_k(
             if blocked is not None:
                 scores[:, blocked] = -torch.inf
             if exclude is not None:
-                block = exclude[start:stop]
-                r = np.repeat(np.arange(stop - start), np.diff(block.indptr))
-                scores[torch.as_tensor(r, device=target), torch.as_tensor(block.indices, device=target)] = -torch.inf
-            values, index = torch.topk(scores, k, dim=1, sorted=True)
-            index[values == -torch.inf] = NO_ITEM
-            out[start:stop] = index.cpu().numpy()
+                _exclude(scores, exclude[start:stop])
+            out[start:stop] = _best(scores, k)
     return out
+
+
+def _exclude(scores: torch.Tensor, block: sparse.csr_matrix) -> None:
+    """Set ``scores[i, j]`` to -inf for every stored entry (i, j) of ``block`` (in place)."""
+    rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    device = scores.device
+    scores[torch.as_tensor(rows, device=device), torch.as_tensor(block.indices, device=device)] = -torch.inf
+
+
+def _best(scores: torch.Tensor, k: int) -> npt.NDArray[np.int64]:
+    """The ``k`` best columns per row, best first; :data:`NO_ITEM` where only -inf was left."""
+    values, index = torch.topk(scores, k, dim=1, sorted=True)
+    index[values == -torch.inf] = NO_ITEM
+    return np.asarray(index.cpu().numpy(), dtype=np.int64)
+
+
+def top_k_scores(
+    scores: npt.NDArray[np.floating], k: int, exclude: sparse.csr_matrix | None = None
+) -> npt.NDArray[np.int64]:
+    """``(n_users, K)`` best columns of a ``(n_users, n_items)`` score matrix, ``exclude``'s entries left out.
+
+    For rankers that produce scores rather than vectors (EASE's ``x_u B``); places that cannot
+    be filled hold :data:`NO_ITEM`. Non-finite scores are a ValueError.
+    """
+    matrix = _finite("scores", np.asarray(scores, dtype=np.float32))
+    n_users, n_items = matrix.shape
+    if not 1 <= k <= n_items:
+        raise ValueError(f"k must be between 1 and the catalogue size {n_items}, got {k}")
+    if exclude is not None and exclude.shape != (n_users, n_items):
+        raise ValueError(f"exclude must have shape {(n_users, n_items)}, got {exclude.shape}")
+    masked = torch.from_numpy(np.array(matrix, copy=True))
+    if exclude is not None and exclude.nnz:
+        _exclude(masked, exclude)
+    return _best(masked, k)
 
 
 def top_k_shared(

@@ -1,4 +1,4 @@
-"""``tinyworld evaluate``: a model against popularity (and the champion) on a train/test split.
+"""``tinyworld evaluate``: a model against popularity, EASE, ALS, BPR (and the champion) on a train/test split.
 
 The lead mounts the command function with ``app.command("evaluate")(evaluate.evaluate)``;
 ``python -m tinyworld.commands.evaluate --model ... --train ... --test ...`` runs it on its own.
@@ -23,6 +23,7 @@ def _print(report: dict[str, Any]) -> None:
     """The metric blocks side by side, the protocol in one line, and the promotion verdict."""
     console = Console()
     blocks = {name: report[name] for name in ("model", "popularity", "champion") if report.get(name)}
+    blocks |= report.get("peers", {})
     protocol = report["protocol"]
     table = Table(title=f"Offline evaluation at K = {protocol['k']}")
     table.add_column("metric")
@@ -30,7 +31,11 @@ def _print(report: dict[str, Any]) -> None:
         table.add_column(name, justify="right")
     for metric in ("recall_at_k", "ndcg_at_k", "hit_rate_at_k", "mrr", "coverage"):
         table.add_row(metric, *(f"{block[metric]:.4f}" for block in blocks.values()))
+    table.add_row("seconds", *(f"{block['seconds']:.1f}" if "seconds" in block else "" for block in blocks.values()))
     console.print(table)
+    for name, block in report.get("peers", {}).items():
+        if block.get("note"):
+            console.print(f"{name}: {block['note']}", highlight=False)
     console.print(
         f"{protocol['users_evaluated']} users over {protocol['catalogue_size']} items; "
         f"positives: {protocol['positive_rule']}; cold users {protocol['cold_users']}, "
@@ -42,6 +47,12 @@ def _print(report: dict[str, Any]) -> None:
     if promotion:
         colour = "green" if promotion["promote"] else "yellow"
         console.print(f"[{colour}]{promotion['reason']}[/{colour}]", highlight=False, soft_wrap=True)
+
+
+def _peer_names(text: str) -> tuple[str, ...]:
+    """``ease,als`` -> ('ease', 'als'); ``none`` or an empty string -> ()."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    return () if names == ("none",) else names
 
 
 def evaluate(
@@ -66,6 +77,10 @@ def evaluate(
         int | None, typer.Option(help="Users scored per matrix product. Default: about 16M scores.", min=1)
     ] = None,
     device: Annotated[str | None, typer.Option(help="torch device for scoring: cpu or cuda. Default: cpu.")] = None,
+    peers: Annotated[
+        str | None,
+        typer.Option(help="Peers ranked beside the model: comma-separated of ease, als, bpr, or none. Default: all."),
+    ] = None,
     out: Annotated[str | None, typer.Option(help="Also write the JSON report to this file (or URL).")] = None,
     as_json: AsJson = False,
     env: Env = "local",
@@ -73,6 +88,7 @@ def evaluate(
     """Rank the full catalogue for each TEST user (TRAIN positives excluded); report model, popularity, protocol."""
     from components.evaluate.data import EvaluationInputError
     from components.evaluate.evaluator import EvaluateConfig
+    from components.evaluate.peers import PeersConfig
     from components.evaluate.promotion import PromotionConfig
     from components.evaluate.step import EvaluateParams
     from components.evaluate.step import run as run_evaluation
@@ -82,9 +98,11 @@ def evaluate(
     settings = configure_logging(env)
     given = {"k": k, "chunk_users": chunk_users, "device": device}
     try:
+        chosen = PeersConfig() if peers is None else PeersConfig(names=_peer_names(peers))
         config = EvaluateConfig(
             **{key: value for key, value in given.items() if value is not None},
             include_cold_users=not exclude_cold_users,
+            peers=chosen,
         )
         thresholds = PromotionConfig.from_yaml(promotion_config) if promotion_config else PromotionConfig()
         params = EvaluateParams(

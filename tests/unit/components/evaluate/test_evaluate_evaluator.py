@@ -123,7 +123,7 @@ def test_champion_is_evaluated_on_the_same_protocol() -> None:
     assert report.champion.coverage <= 10 / 20
     data = build_evaluation_data(train, test, candidate.item_ids)
     assert rank_model(champion, data, EvaluateConfig(k=5)).max() < 10
-    assert set(report.to_dict()) == {"model", "popularity", "protocol", "champion", "promotion"}
+    assert set(report.to_dict()) == {"model", "popularity", "protocol", "champion", "promotion", "peers"}
 
 
 def test_report_shape_and_protocol() -> None:

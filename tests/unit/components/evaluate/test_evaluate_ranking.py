@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from components.evaluate.ranking import NO_ITEM, hit_matrix, pair_matrix, top_k, top_k_shared
+from components.evaluate.ranking import NO_ITEM, hit_matrix, pair_matrix, top_k, top_k_scores, top_k_shared
 
 
 def _exclusions(rng: np.random.Generator, n_users: int, n_items: int, per_user: int) -> sparse.csr_matrix:
@@ -81,3 +81,12 @@ def test_hit_matrix() -> None:
     relevant = pair_matrix(np.array([0, 0, 1]), np.array([2, 5, 0]), (2, 6))
     top = np.array([[5, 1, 2], [1, 0, NO_ITEM]])
     assert hit_matrix(top, relevant).tolist() == [[True, False, True], [False, True, False]]
+
+
+def test_top_k_of_a_score_matrix_leaves_out_excluded_items_and_pads() -> None:
+    """Rankers that give scores, not vectors (EASE): best first, exclusions never returned, -1 when too few."""
+    scores = np.array([[0.1, 0.9, 0.5, 0.3], [1.0, 2.0, 3.0, 4.0]], dtype=np.float32)
+    exclude = pair_matrix(np.array([0, 1, 1, 1]), np.array([1, 0, 1, 2]), (2, 4))
+    top = top_k_scores(scores, 3, exclude)
+    assert top.tolist() == [[2, 3, 0], [3, NO_ITEM, NO_ITEM]]
+    assert top_k_scores(scores, 2).tolist() == [[1, 2], [3, 2]]
