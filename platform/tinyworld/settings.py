@@ -26,6 +26,8 @@ ENVIRONMENTS_DIR = SOURCE_ROOT / "platform" / "environments"
 EnvironmentName = Literal["local", "kind", "hetzner"]
 OnlineStore = Literal["sqlite", "redis"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+TrainLauncher = Literal["process", "trainjob"]
+EtlLauncher = Literal["inline", "spark-operator"]
 
 
 class UnknownEnvironmentError(ValueError):
@@ -78,6 +80,44 @@ class Settings(BaseSettings):
     # the root logger's level, set once by each entry point
     log_level: LogLevel = "INFO"
 
+    # Where the heavy steps run (tinyworld.launch). The defaults run them in the calling process;
+    # a cluster environment launches them as jobs in `namespace`, which run the same step in the image.
+    # training: process (here; torchrun above one process) or trainjob (a Kubeflow Trainer TrainJob)
+    train_launcher: TrainLauncher = "process"
+    # the ETL: inline (a Spark session on spark_master here) or spark-operator (a SparkApplication)
+    etl_launcher: EtlLauncher = "inline"
+    # the namespace jobs are launched in: the chart's, where its Secret and ServiceAccounts live and
+    # the Spark Operator watches; None where nothing is launched
+    namespace: str | None = None
+    # the Secret whose AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY launched pods get; None: the pods
+    # find the object store's keys by the AWS chain alone (an instance role)
+    runtime_secret: str | None = None
+    # the ServiceAccount of Spark drivers, which create and delete their executors' pods
+    spark_service_account: str | None = None
+    # the ServiceAccount of training pods (the chart's has no token: they never call the API);
+    # None: the namespace's default
+    train_service_account: str | None = None
+    # the ClusterTrainingRuntime a TrainJob references (the Trainer ships torch-distributed)
+    train_runtime: str = "torch-distributed"
+    # CPU of the training pod, requested and limited alike (Kubernetes quantity)
+    train_cpu: str = "2"
+    # memory of the training pod, requested and limited alike (Kubernetes quantity)
+    train_memory: str = "3Gi"
+    # GPUs of the training pod (nvidia.com/gpu); 0 trains on CPU. The step uses a GPU when it sees one
+    train_gpus: int = Field(default=0, ge=0, le=16)
+    # the Spark driver's cores; it runs the step's Python and plans the job
+    spark_driver_cores: int = Field(default=1, ge=1, le=64)
+    # the Spark driver's JVM memory (Spark's units: 512m, 2g); Kubernetes adds Spark's overhead
+    spark_driver_memory: str = "1g"
+    # Spark executors of a SparkApplication: how many
+    spark_executor_instances: int = Field(default=1, ge=1, le=256)
+    # each executor's cores (tasks at once)
+    spark_executor_cores: int = Field(default=1, ge=1, le=64)
+    # each executor's JVM memory (Spark's units)
+    spark_executor_memory: str = "1g"
+    # seconds a launched job may take, from creation to its end, before its step fails
+    launch_timeout_s: int = Field(default=4 * 3600, ge=60, le=7 * 24 * 3600)
+
     def storage(self) -> StorageOptions:
         """How the steps reach this environment's object store (the storage resolver's options)."""
         return StorageOptions(
@@ -99,6 +139,24 @@ class Settings(BaseSettings):
             raise ValueError("online_store is 'redis' but redis_url is not set")
         if self.serve_port == self.ingest_port:
             raise ValueError(f"serve_port and ingest_port are both {self.serve_port}")
+        launchers = [
+            f"{name} is {value!r}"
+            for name, value, here in (
+                ("train_launcher", self.train_launcher, "process"),
+                ("etl_launcher", self.etl_launcher, "inline"),
+            )
+            if value != here
+        ]
+        if launchers:
+            if not self.namespace:
+                raise ValueError(f"{' and '.join(launchers)} but namespace is not set")
+            if "://" not in self.artifacts_root:
+                raise ValueError(
+                    f"{' and '.join(launchers)} but artifacts_root {self.artifacts_root!r} is a local folder: "
+                    "a launched pod writes its result to an object store the caller can read"
+                )
+        if self.etl_launcher == "spark-operator" and not self.spark_service_account:
+            raise ValueError("etl_launcher is 'spark-operator' but spark_service_account is not set")
         return self
 
     @classmethod

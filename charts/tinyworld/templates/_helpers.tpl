@@ -120,6 +120,40 @@ ingest_port: {{ .Values.environment.ingestPort }}
 online_store: redis
 redis_url: redis://{{ include "tinyworld.host" (dict "root" . "service" .Values.redis.service "namespace" .Values.redis.namespace) }}:{{ .Values.redis.port }}/{{ .Values.redis.db }}
 log_level: {{ .Values.environment.logLevel }}
+{{- include "tinyworld.launchSettings" . }}
+{{- end }}
+
+{{/*
+Where the pipelines' ETL and training run (tinyworld.launch), as settings: the launchers, the
+namespace, Secret and ServiceAccounts their jobs use, and the jobs' sizes. Refuses a launcher
+without the RBAC its steps need.
+*/}}
+{{- define "tinyworld.launchSettings" -}}
+{{- $p := .Values.pipelines -}}
+{{- $trainjob := eq $p.launch.train "trainjob" -}}
+{{- $sparkapp := eq $p.launch.etl "spark-operator" -}}
+{{- if and (or $trainjob $sparkapp) (not $p.runner.enabled) }}
+{{- fail "pipelines.launch launches jobs (trainjob or spark-operator), which needs pipelines.runner.enabled" }}
+{{- end }}
+{{- if and $sparkapp (not $p.spark.enabled) }}
+{{- fail "pipelines.launch.etl is spark-operator, which needs pipelines.spark.enabled (the drivers' ServiceAccount)" }}
+{{- end }}
+train_launcher: {{ $p.launch.train }}
+etl_launcher: {{ $p.launch.etl }}
+namespace: {{ .Values.environment.namespace }}
+runtime_secret: {{ .Values.runtimeSecret }}
+spark_service_account: {{ if $p.spark.enabled }}{{ include "tinyworld.componentName" (dict "root" . "component" "spark") }}{{ else }}null{{ end }}
+train_service_account: {{ if $trainjob }}{{ include "tinyworld.componentName" (dict "root" . "component" "trainer") }}{{ else }}null{{ end }}
+train_runtime: {{ $p.trainer.runtime }}
+train_cpu: {{ $p.trainer.cpu | quote }}
+train_memory: {{ $p.trainer.memory | quote }}
+train_gpus: {{ $p.trainer.gpus }}
+spark_driver_cores: {{ $p.spark.driver.cores }}
+spark_driver_memory: {{ $p.spark.driver.memory | quote }}
+spark_executor_instances: {{ $p.spark.executor.instances }}
+spark_executor_cores: {{ $p.spark.executor.cores }}
+spark_executor_memory: {{ $p.spark.executor.memory | quote }}
+launch_timeout_s: {{ $p.launch.timeoutSeconds }}
 {{- end }}
 
 {{/* The pod-level security context of every TinyWorld pod (restricted Pod Security). */}}

@@ -9,3 +9,6 @@ IMAGE_REPOSITORY = "tinyworld"
 
 IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"
 """The base image of every KFP component: steps, serving and SimNet share it."""
+
+IMAGE_SOURCE_ROOT = "/app"
+"""Where the image holds the source tree (its WORKDIR, installed in editable mode; a test checks the Dockerfile)."""

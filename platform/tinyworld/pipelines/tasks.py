@@ -4,7 +4,9 @@ A Kubeflow component is a three-line wrapper that imports and calls one of these
 runner (``tinyworld.pipelines.direct``) calls the very same functions in one process. Each task
 loads the environment's settings (its YAML plus ``TINYWORLD_*`` variables, which a pod gets from
 the chart), maps them to the step's parameters (:mod:`tinyworld.steps`) and returns the step's
-result as JSON, which carries the lineage on to the next task.
+result as JSON, which carries the lineage on to the next task. The ETL and training run where the
+environment says (:mod:`tinyworld.launch.dispatch`): in the task's process, or as a SparkApplication
+and a TrainJob whose result comes back the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from components.split.step import SplitResult
 from components.train.step import TrainResult
 from tinyworld import steps
 from tinyworld.commands.common import LOG_FORMAT, quiet_libraries
+from tinyworld.launch import dispatch
 from tinyworld.settings import Settings
 
 
@@ -46,11 +49,9 @@ def options_of(options: str) -> steps.NightlyOptions:
 
 def etl(env: str, day: str, options: str = "") -> str:
     """Run the night's ETL; the resolved day travels on in the result's window."""
-    from components.etl.step import run
-
     settings = _settings(env)
     params = steps.etl(settings, night_of(day), options_of(options))
-    return run(params, steps.io(settings)).model_dump_json()
+    return dispatch.etl(settings, params).model_dump_json()
 
 
 def validate(env: str, etl_result: str) -> str:
@@ -84,13 +85,11 @@ def split(env: str, etl_result: str, options: str = "") -> str:
 
 def train(env: str, etl_result: str, split_result: str, options: str = "") -> str:
     """Train the night's candidate."""
-    from components.train.step import run
-
     settings = _settings(env)
     etl_out = EtlStepResult.model_validate_json(etl_result)
     halves = SplitResult.model_validate_json(split_result)
     params = steps.train(settings, etl_out, halves, options_of(options))
-    return run(params, steps.io(settings)).model_dump_json()
+    return dispatch.train(settings, params).model_dump_json()
 
 
 def evaluate(env: str, train_result: str, split_result: str, options: str = "") -> str:
@@ -108,12 +107,10 @@ def refit(env: str, etl_result: str, train_result: str, options: str = "") -> st
     nightly = options_of(options)
     if not nightly.refit:
         return train_result
-    from components.train.step import run
-
     settings = _settings(env)
     trained = TrainResult.model_validate_json(train_result)
     params = steps.refit(settings, EtlStepResult.model_validate_json(etl_result), trained, nightly)
-    return run(params, steps.io(settings)).model_dump_json()
+    return dispatch.train(settings, params).model_dump_json()
 
 
 def passed(evaluate_result: str) -> bool:
@@ -133,10 +130,8 @@ def register(env: str, train_result: str, evaluate_result: str) -> str:
 
 def experiments(env: str, day: str) -> str:
     """The day's A/B outcome: the ETL's ``experiments`` table for that day alone."""
-    from components.etl.step import run
-
     settings = _settings(env)
-    return run(steps.experiments(settings, night_of(day)), steps.io(settings)).model_dump_json()
+    return dispatch.etl(settings, steps.experiments(settings, night_of(day))).model_dump_json()
 
 
 def promote(env: str, experiments_result: str) -> str:
