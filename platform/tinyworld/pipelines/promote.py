@@ -4,6 +4,7 @@
 from kfp import dsl
 
 from tinyworld.pipelines import components
+from tinyworld.pipelines.cluster import in_cluster
 
 
 @dsl.pipeline(
@@ -16,5 +17,5 @@ def promote(day: str = "", env: str = "local") -> None:
 
     Runs before that night's ``daily`` registers a new challenger, so the aliases it judges are
     the ones that served the day."""
-    outcome = components.experiments(env=env, day=day).set_display_name("experiments")
-    components.promote(env=env, experiments=outcome.output).set_display_name("promote")
+    outcome = in_cluster(components.experiments(env=env, day=day)).set_display_name("experiments")
+    in_cluster(components.promote(env=env, experiments=outcome.output)).set_display_name("promote")

@@ -63,3 +63,16 @@ resource "kubernetes_secret_v1" "grafana_admin" {
     (local.grafana_admin_fields.login) = random_password.grafana.result
   }
 }
+
+# The same runtime Secret for the pipelines' pods: KFP runs them in its own namespace (created by
+# its manifests), a pod reads only its namespace's Secrets, and every pipeline task asks for this
+# one by name (platform/tinyworld/pipelines/cluster.py).
+resource "kubernetes_secret_v1" "runtime_pipelines" {
+  metadata {
+    name      = local.secret_names.runtime
+    namespace = "kubeflow"
+  }
+  data = kubernetes_secret_v1.runtime.data
+
+  depends_on = [terraform_data.kubeflow_pipelines]
+}

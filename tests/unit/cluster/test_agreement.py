@@ -29,7 +29,8 @@ def containers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def compiled(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+    """The pipeline spec: the first document (the second holds the Kubernetes platform config)."""
+    loaded: dict[str, Any] = next(yaml.safe_load_all((COMPILED_DIR / f"{name}.yaml").read_text(encoding="utf-8")))
     return loaded
 
 

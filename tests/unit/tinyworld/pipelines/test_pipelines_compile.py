@@ -22,7 +22,7 @@ def test_drift_names_a_stale_file(tmp_path: Path) -> None:
 
 
 def _spec(name: str) -> dict:
-    return yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text())
+    return next(yaml.safe_load_all((COMPILED_DIR / f"{name}.yaml").read_text()))
 
 
 def test_every_component_runs_in_the_one_image() -> None:
@@ -41,3 +41,21 @@ def test_daily_order_and_condition() -> None:
     assert "register" not in dag and "refit" not in dag  # both under the condition
     condition = next(task for task in dag.values() if "triggerPolicy" in task)
     assert "passed" in condition["triggerPolicy"]["condition"]
+
+
+def test_every_task_but_the_condition_reads_the_runtime_secret_of_every_profile() -> None:
+    """In a cluster each task's pod gets the object-store keys from the Secret the chart names (optional)."""
+    from tinyworld.deploy import chart
+    from tinyworld.pipelines.cluster import RUNTIME_KEYS
+
+    names = {chart.values(profile)["runtimeSecret"] for profile in chart.profiles()}
+    assert len(names) == 1, f"the profiles name different runtime Secrets: {names}"
+    for name in PIPELINES:
+        documents = list(yaml.safe_load_all((COMPILED_DIR / f"{name}.yaml").read_text()))
+        executors = documents[0]["deploymentSpec"]["executors"]
+        platform = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        assert set(platform) == set(executors) - {"exec-passed"}, name
+        for spec in platform.values():
+            [secret] = spec["secretAsEnv"]
+            assert secret["secretName"] in names and secret["optional"] is True
+            assert {pair["envVar"] for pair in secret["keyToEnv"]} == set(RUNTIME_KEYS)
