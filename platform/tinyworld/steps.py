@@ -34,7 +34,7 @@ from components.registry.registry import DEFAULT_MODEL_NAME
 from components.registry.step import PromoteParams, RegisterParams
 from components.split.splitters import SplitConfig
 from components.split.step import SplitParams, SplitResult
-from components.step import Progress, StepIO, Window
+from components.step import Lineage, Progress, StepIO, Window
 from components.storage import Root, resolve
 from components.train.config import TrainConfig
 from components.train.step import TrainParams, TrainResult
@@ -178,35 +178,38 @@ def train(
     settings: Settings, etl_result: EtlStepResult, split_result: SplitResult, options: NightlyOptions | None = None
 ) -> TrainParams:
     """Train on the split's train half with the ETL's item content; the card carries both lineages."""
-    options = options or NightlyOptions()
-    window = etl_result.lineage.window
-    assert window is not None
-    return TrainParams(
-        interactions=split_result.train,
-        out=Night.of(settings, window.end).model,
-        items=etl_result.table("item_features"),
-        users=etl_result.table("user_features"),
-        config=options.train,
-        nproc=options.nproc,
-        upstream=[split_result.lineage, etl_result.lineage],
-    )
+    out = _night_of_etl(settings, etl_result).model
+    return _training(etl_result, split_result.train, out, split_result.lineage, options)
 
 
 def refit(
     settings: Settings, etl_result: EtlStepResult, trained: TrainResult, options: NightlyOptions | None = None
 ) -> TrainParams:
     """Train the evaluated candidate's config again on the night's whole interactions table."""
-    options = options or NightlyOptions()
+    out = _night_of_etl(settings, etl_result).refit
+    return _training(etl_result, etl_result.table("interactions"), out, trained.lineage, options)
+
+
+def _night_of_etl(settings: Settings, etl_result: EtlStepResult) -> Night:
+    """The night whose ETL this is: the end of its window."""
     window = etl_result.lineage.window
     assert window is not None
+    return Night.of(settings, window.end)
+
+
+def _training(
+    etl_result: EtlStepResult, interactions: str, out: str, before: Lineage, options: NightlyOptions | None
+) -> TrainParams:
+    """A night's training: ``interactions`` and the ETL's content tables into ``out``; ``before`` leads the lineage."""
+    options = options or NightlyOptions()
     return TrainParams(
-        interactions=etl_result.table("interactions"),
-        out=Night.of(settings, window.end).refit,
+        interactions=interactions,
+        out=out,
         items=etl_result.table("item_features"),
         users=etl_result.table("user_features"),
         config=options.train,
         nproc=options.nproc,
-        upstream=[trained.lineage, etl_result.lineage],
+        upstream=[before, etl_result.lineage],
     )
 
 

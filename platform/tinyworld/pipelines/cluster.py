@@ -10,6 +10,7 @@ ignores it.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import yaml
@@ -21,8 +22,9 @@ RUNTIME_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TINYWORLD_REDIS_U
 """The runtime Secret's keys, each the environment variable of the same name."""
 
 
+@cache
 def runtime_secret() -> str:
-    """The runtime Secret's name: the chart's ``runtimeSecret`` value."""
+    """The runtime Secret's name: the chart's ``runtimeSecret`` value (read once per process)."""
     values: Any = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
     return str(values["runtimeSecret"])
 
