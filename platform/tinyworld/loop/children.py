@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,28 @@ def spawn(
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(str(process.pid))
     return process
+
+
+def await_ready(
+    process: subprocess.Popen[bytes], ready: Callable[[], bool], timeout_s: float, interval_s: float
+) -> Literal["ready", "exited", "timeout"]:
+    """Poll ``ready`` every ``interval_s`` until it says yes, the child exits, or ``timeout_s`` pass.
+
+    ``ready`` may raise ``httpx.TransportError`` while the child is not listening yet: that is a no.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return "exited"
+        try:
+            if ready():
+                return "ready"
+        except httpx.TransportError:
+            pass
+        time.sleep(interval_s)
+    return "timeout"
 
 
 def stop(process: subprocess.Popen[bytes], pid_file: Path, first: signal.Signals, timeout_s: float) -> int:

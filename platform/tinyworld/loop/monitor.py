@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from components.validate.report import RESULTS_FILE
 from components.validate.results import ValidationRun
 from tinyworld import steps
-from tinyworld.loop.children import spawn, stop
+from tinyworld.loop.children import await_ready, spawn, stop
 from tinyworld.loop.nights import NightResult
 from tinyworld.loop.slo import SloReport, slo_report
 from tinyworld.settings import SOURCE_ROOT, Settings
@@ -216,17 +216,14 @@ class LocalPrometheus:
             "--log.level=warn",
         ]
         self._process = spawn(command, self.log_file, self.log_file.with_suffix(".pid"))
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise MonitorUnavailable(f"Prometheus exited with code {self._process.returncode}; see {self.log_file}")
-            try:
-                if self.http.get("/-/ready").status_code == 200:
-                    log.info("Prometheus up at %s", self.url)
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
+        outcome = await_ready(
+            self._process, lambda: self.http.get("/-/ready").status_code == 200, self.start_timeout_s, 0.25
+        )
+        if outcome == "exited":
+            raise MonitorUnavailable(f"Prometheus exited with code {self._process.returncode}; see {self.log_file}")
+        if outcome == "ready":
+            log.info("Prometheus up at %s", self.url)
+            return
         self.stop()
         raise MonitorUnavailable(f"Prometheus was not ready within {self.start_timeout_s:g} s; see {self.log_file}")
 

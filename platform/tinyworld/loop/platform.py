@@ -25,7 +25,7 @@ import httpx
 
 from components.registry.experiments import ExperimentConfig
 from components.serving.admin import ROUTE_EXPERIMENT
-from tinyworld.loop.children import spawn, stop
+from tinyworld.loop.children import await_ready, spawn, stop
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +83,16 @@ class LocalPlatform:
             "--ray" if self.ray else "--no-ray",
         ]
         self._process = spawn(command, self.log_file, self.pid_file, self.environment)
-        deadline = time.monotonic() + self.start_timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise PlatformUnavailable(
-                    f"the platform exited with code {self._process.returncode} while starting; see {self.log_file}"
-                )
-            try:
-                if self.http.get(HEALTH_PATH).status_code in (200, 503):
-                    log.info("platform up at %s", self.url)
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        outcome = await_ready(
+            self._process, lambda: self.http.get(HEALTH_PATH).status_code in (200, 503), self.start_timeout_s, 0.5
+        )
+        if outcome == "exited":
+            raise PlatformUnavailable(
+                f"the platform exited with code {self._process.returncode} while starting; see {self.log_file}"
+            )
+        if outcome == "ready":
+            log.info("platform up at %s", self.url)
+            return
         self.stop()
         raise PlatformUnavailable(f"the platform did not answer within {self.start_timeout_s:g} s; see {self.log_file}")
 
