@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,6 +117,10 @@ class ModelArtifact:
         self.cold_user = np.asarray(self.cold_user, dtype=np.float32).reshape(self.dim)
         self._item_pos = _lookup_index(self.item_ids)
         self._user_pos = _lookup_index(self.user_ids)
+
+    def with_metadata(self, **updates: Any) -> ModelArtifact:
+        """The same model with ``updates`` merged into its metadata (arrays shared, not copied)."""
+        return replace(self, metadata={**self.metadata, **updates})
 
     @property
     def dim(self) -> int:
@@ -244,10 +248,10 @@ def load_model(path: str | Path | Root, *, storage: StorageOptions | None = None
     parts = {name: arrays[name] for name in arrays.files}
     encoder: ItemEncoder | None = None
     if source.join(ENCODER_FILE).exists():
-        from components.train.encoder import ContentEncoder
+        from components.train.encoder import encoder_from_state
 
         state = torch.load(io.BytesIO(_read_bytes(source.join(ENCODER_FILE))), map_location="cpu", weights_only=True)
-        encoder = ContentEncoder.from_state(state)
+        encoder = encoder_from_state(state)
     return ModelArtifact(
         item_ids=parts["item_ids"],
         item_embeddings=parts["item_embeddings"],

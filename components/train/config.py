@@ -3,9 +3,79 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Family = Literal["two-tower", "ease", "ease+two-tower"]
+FAMILIES: tuple[Family, ...] = ("two-tower", "ease", "ease+two-tower")
+
+
+class Selection(BaseModel):
+    """How training picks the model family and its settings: on a validation split of its own data.
+
+    Every candidate is fitted on the training rows minus a held-out part and ranked on that part
+    (NDCG@``k``, the evaluator's protocol); the winner is fitted again on all the rows. The
+    two-tower's epochs are chosen there too (early stopping, ``max_epochs`` at most). With
+    ``validation="none"`` nothing is held out: exactly one family, weight and lambda must be
+    given (a choice made before, e.g. by the night that evaluated it) and the two-tower runs
+    ``TrainConfig.epochs``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the families to choose from: the two-tower alone, EASE (content only for items EASE does not
+    # rank), or EASE blended with the two-tower (components.train.blend)
+    families: tuple[Family, ...] = FAMILIES
+    # the held-out part: each user's last rows (temporal), a seeded random share of each user's rows
+    # (random), the last UTC day of the data (last-day; random when the data spans one day), or none
+    validation: Literal["temporal", "random", "last-day", "none"] = "random"
+    # share of each user's rows kept for fitting under temporal and random validation
+    validation_ratio: float = Field(0.8, gt=0.0, lt=1.0)
+    # users ranked in validation, sampled from those with a held-out positive (bounds its cost)
+    validation_users: int = Field(20_000, ge=1)
+    # the ranking depth of the validation metric (NDCG@k)
+    k: int = Field(10, ge=1, le=1000)
+    # early stopping of the two-tower: most epochs, and epochs without improvement before stopping
+    max_epochs: int = Field(8, ge=1, le=1000)
+    patience: int = Field(1, ge=1, le=100)
+    # EASE's L2 weights tried (the paper's best values are 200-1000 on catalogues of 10k-40k items)
+    ease_lambdas: tuple[float, ...] = (100.0, 500.0, 2000.0)
+    # EASE inverts an items x items matrix: it ranks the most engaged items up to this many
+    ease_max_items: int = Field(5_000, ge=1, le=50_000)
+    # factors of EASE's weights in the served vectors (32-64 rank SimNet as well as the full matrix)
+    ease_rank: int = Field(64, ge=1, le=4096)
+    # weights of the two-tower in the blend, in units of the ratio of the two score spreads
+    blend_weights: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+
+    @model_validator(mode="after")
+    def _one_choice_without_validation(self) -> Self:
+        if not self.families or not self.ease_lambdas or not self.blend_weights:
+            raise ValueError("families, ease_lambdas and blend_weights each need at least one value")
+        if any(lam <= 0 for lam in self.ease_lambdas) or any(w < 0 for w in self.blend_weights):
+            raise ValueError("ease_lambdas must be > 0 and blend_weights >= 0")
+        if self.validation == "none" and (
+            len(self.families) != 1
+            or (self.families[0] != "two-tower" and len(self.ease_lambdas) != 1)
+            or (self.families[0] == "ease+two-tower" and len(self.blend_weights) != 1)
+        ):
+            raise ValueError(
+                "validation='none' trains one fixed choice: give one family and, for the EASE families, one "
+                "ease_lambda (and one blend_weight for ease+two-tower); or hold out a validation split to choose"
+            )
+        return self
+
+    def pinned(self, family: Family, ease_lambda: float, weight: float) -> Selection:
+        """This selection fixed to one choice, trained on all the rows (e.g. a refit of a chosen model)."""
+        return self.model_copy(
+            update={
+                "families": (family,),
+                "validation": "none",
+                "ease_lambdas": (ease_lambda,),
+                "blend_weights": (weight,),
+            }
+        )
 
 
 class TrainConfig(BaseModel):
@@ -48,6 +118,8 @@ class TrainConfig(BaseModel):
     cpu_threads: int | None = Field(1, ge=1, le=1024)
     # seeds weights, shuffling and dropout: the same seed on the same data gives the same model on CPU
     seed: int = 0
+    # which family to serve and how it is chosen on a validation split (Selection)
+    selection: Selection = Field(default_factory=Selection)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> TrainConfig:

@@ -104,3 +104,41 @@ class ContentEncoder:
             int(state["dim"]),
             bool(state["use_content"]),
         )
+
+
+class PlacedEncoder:
+    """An encoder whose vectors are scaled and placed in a wider score space (a blended model's).
+
+    ``encode`` returns ``[0 * before, scale * inner(content), offset]``: the inner encoder's
+    vector in the middle block, zeros where the other family's factors go and the ``offset``
+    a blended model adds to items outside its collaborative part (:mod:`components.train.blend`).
+    """
+
+    KIND = "placed"
+
+    def __init__(self, inner: ContentEncoder, before: int, scale: float, offset: float) -> None:
+        self.inner, self.before, self.scale, self.offset = inner, before, scale, offset
+
+    def encode(self, content: pd.DataFrame) -> npt.NDArray[np.float32]:
+        vectors = self.inner.encode(content)
+        out = np.zeros((len(vectors), self.before + vectors.shape[1] + 1), dtype=np.float32)
+        out[:, self.before : self.before + vectors.shape[1]] = self.scale * vectors
+        out[:, -1] = self.offset
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "inner": self.inner.state(),
+            "before": self.before,
+            "scale": self.scale,
+            "offset": self.offset,
+        }
+
+
+def encoder_from_state(state: dict[str, Any]) -> ContentEncoder | PlacedEncoder:
+    """Rebuild an encoder saved by ``state()``: a content encoder, or one placed in a blended model's space."""
+    if state.get("kind") == PlacedEncoder.KIND:
+        inner = ContentEncoder.from_state(state["inner"])
+        return PlacedEncoder(inner, int(state["before"]), float(state["scale"]), float(state["offset"]))
+    return ContentEncoder.from_state(state)

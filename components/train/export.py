@@ -68,6 +68,7 @@ def export_artifact(model: TwoTower, data: TrainingData, config: TrainConfig, st
         "version": f"{created:%Y%m%dT%H%M%SZ}-{digest}",
         "created_at": created.isoformat(),
         "model": "two_tower",
+        "family": "two-tower",
         "data_window": data.window,
         "rows": data.rows,
         "features": {"user": ["user_id", *data.user_feature_names], "item": ["item_id", *data.item_feature_names]},

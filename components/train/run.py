@@ -29,7 +29,8 @@ from components.storage import StorageOptions, resolve
 from components.train.artifact import METADATA_FILE, save_model
 from components.train.config import TrainConfig
 from components.train.data import REQUIRED_COLUMNS, TrainingDataError
-from components.train.trainer import DistEnv, train
+from components.train.families import fit_model
+from components.train.trainer import DistEnv
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -85,11 +86,11 @@ def train_tables(
     *,
     storage: StorageOptions | None = None,
 ) -> None:
-    """Read the tables, train (this process's rank), and save the artifact on rank 0."""
+    """Read the tables, fit the family training picks (this process's rank), and save the artifact on rank 0."""
     frame = read_table(interactions, INTERACTION_COLUMNS, storage=storage)
     item_table = read_table(items, storage=storage) if items else None
     user_table = read_table(users, storage=storage) if users else None
-    artifact = train(frame, item_table, user_table, config, progress=progress)
+    artifact = fit_model(frame, item_table, user_table, config, progress=progress)
     if DistEnv.from_torchrun().is_main:
         save_model(artifact, out, storage=storage)
 
@@ -100,6 +101,7 @@ def summary(out: str, *, storage: StorageOptions | None = None) -> dict[str, Any
     losses = meta["train"]["loss_per_epoch"]
     return {
         "version": meta["version"],
+        "family": meta.get("family", "two-tower"),
         "out": out,
         "data_window": meta["data_window"],
         "rows": meta["rows"],
@@ -113,6 +115,7 @@ def summary(out: str, *, storage: StorageOptions | None = None) -> dict[str, Any
         "world_size": meta["train"]["world_size"],
         "device": meta["train"]["device"],
         "code_version": meta["code_version"],
+        "selection": meta.get("selection", {}),
     }
 
 

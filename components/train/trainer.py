@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from components.train.export import export_artifact
 from components.train.model import TwoTower
 
 logger = logging.getLogger(__name__)
+
+Validator = Callable[[ModelArtifact], float]
+"""The model after an epoch -> its validation score (higher is better), for early stopping."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,37 @@ class _Batcher:
         return {name: self._t(value) for name, value in arrays.items()}
 
 
+class _EarlyStop:
+    """Scores the model after each epoch and keeps the best epoch's artifact."""
+
+    def __init__(self, validate: Validator | None, patience: int) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1 epoch, got {patience}")
+        self.validate, self.patience = validate, patience
+        self.scores: list[float] = []
+        self.best: ModelArtifact | None = None
+        self.best_epoch = 0
+
+    @property
+    def active(self) -> bool:
+        return self.validate is not None
+
+    def stop(self, export: Callable[[], ModelArtifact], epoch: int) -> bool:
+        """Score the model after ``epoch`` (1-based); True when it is time to stop."""
+        assert self.validate is not None
+        artifact = export()
+        score = float(self.validate(artifact))
+        self.scores.append(score)
+        if self.best is None or score > self.scores[self.best_epoch - 1]:
+            self.best, self.best_epoch = artifact, epoch
+        best = self.scores[self.best_epoch - 1]
+        logger.info("epoch %d: validation %.4f (best %.4f at epoch %d)", epoch, score, best, self.best_epoch)
+        return epoch - self.best_epoch >= self.patience
+
+    def summary(self) -> dict[str, Any]:
+        return {"score_per_epoch": self.scores, "best_epoch": self.best_epoch, "patience": self.patience}
+
+
 def _batches(sampler: DistributedSampler[int], per_rank: int) -> Iterator[np.ndarray]:
     rows = np.fromiter(iter(sampler), dtype=np.int64)
     for start in range(0, len(rows), per_rank):
@@ -154,6 +189,8 @@ def train(
     config: TrainConfig | None = None,
     *,
     progress: bool = False,
+    validate: Validator | None = None,
+    patience: int = 1,
 ) -> ModelArtifact:
     """Train the two-tower model on an interactions table; returns the artifact (on every rank).
 
@@ -161,6 +198,13 @@ def train(
     ``items``/``users`` are the ETL's ``item_features``/``user_features`` tables or None.
     Raises :class:`components.train.data.TrainingDataError` for unusable input.
     ``progress`` shows a rich progress bar on rank 0.
+
+    Early stopping: with ``validate`` (the artifact after an epoch -> a score, higher is better),
+    ``config.epochs`` is the most epochs to run; training stops once ``patience`` epochs in a
+    row did not beat the best score, and the best epoch's artifact is returned (its
+    ``train.validation`` metadata lists every epoch's score and the best epoch). The validator
+    must give every rank the same answer (it does when it is a deterministic function of the
+    artifact, which DDP keeps identical on every rank).
     """
     config = config or TrainConfig()
     env = DistEnv.from_torchrun()
@@ -191,6 +235,7 @@ def train(
         steps = -(-len(sampler) // per_rank)
         batcher = _Batcher(data, config, device, env.rank)
         losses: list[float] = []
+        stopper = _EarlyStop(validate, patience)
         started = time.perf_counter()
         bar = Progress(
             TextColumn("train epoch {task.fields[epoch]}"),
@@ -219,9 +264,11 @@ def train(
                 losses.append(float(total[0] / total[1]))
                 if env.is_main:
                     logger.info("epoch %d/%d: loss %.4f", epoch + 1, config.epochs, losses[-1])
+                if stopper.active and stopper.stop(lambda: export_artifact(model, data, config, {}), epoch + 1):
+                    break
         seconds = time.perf_counter() - started
-        samples = len(sampler) * env.world_size * config.epochs
-        stats = {
+        samples = len(sampler) * env.world_size * len(losses)
+        stats: dict[str, Any] = {
             "loss_per_epoch": losses,
             "seconds": seconds,
             "samples_per_s": samples / seconds if seconds > 0 else 0.0,
@@ -231,6 +278,8 @@ def train(
         }
         if env.is_main:
             logger.info("trained %d samples in %.1f s (%.0f samples/s)", samples, seconds, stats["samples_per_s"])
+        if stopper.best is not None:
+            return stopper.best.with_metadata(train={**stats, "validation": stopper.summary()})
         return export_artifact(model, data, config, stats)
     finally:
         if joined:

@@ -177,17 +177,39 @@ def split(settings: Settings, etl_result: EtlStepResult, options: NightlyOptions
 def train(
     settings: Settings, etl_result: EtlStepResult, split_result: SplitResult, options: NightlyOptions | None = None
 ) -> TrainParams:
-    """Train on the split's train half with the ETL's item content; the card carries both lineages."""
+    """Train on the split's train half with the ETL's item content; the card carries both lineages.
+
+    The family is picked on a held-out part cut the way the night's split cuts (the last day
+    for a date split, each user's latest rows for a temporal one), unless the options pin it.
+    """
+    options = options or NightlyOptions()
     out = _night_of_etl(settings, etl_result).model
-    return _training(etl_result, split_result.train, out, split_result.lineage, options)
+    selection = options.train.selection
+    if selection.validation != "none":
+        cut = "last-day" if split_result.summary.config.by == "date" else "temporal"
+        selection = selection.model_copy(update={"validation": cut})
+    config = options.train.model_copy(update={"selection": selection})
+    return _training(etl_result, split_result.train, out, split_result.lineage, options, config)
 
 
 def refit(
     settings: Settings, etl_result: EtlStepResult, trained: TrainResult, options: NightlyOptions | None = None
 ) -> TrainParams:
-    """Train the evaluated candidate's config again on the night's whole interactions table."""
+    """Fit the evaluated candidate's family and settings again on the night's whole interactions table.
+
+    Nothing is chosen again: the family, EASE's lambda, the blend weight and the epochs are the
+    ones training picked (its summary's ``selection``).
+    """
+    options = options or NightlyOptions()
     out = _night_of_etl(settings, etl_result).refit
-    return _training(etl_result, etl_result.table("interactions"), out, trained.lineage, options)
+    picked = trained.summary.get("selection", {})
+    config = options.train
+    if "chosen" in picked:
+        chosen = picked["chosen"]
+        lam = chosen["ease_lambda"] or config.selection.ease_lambdas[0]
+        selection = config.selection.pinned(chosen["family"], lam, chosen["weight"])
+        config = config.model_copy(update={"selection": selection, "epochs": picked.get("epochs", config.epochs)})
+    return _training(etl_result, etl_result.table("interactions"), out, trained.lineage, options, config)
 
 
 def _night_of_etl(settings: Settings, etl_result: EtlStepResult) -> Night:
@@ -198,16 +220,20 @@ def _night_of_etl(settings: Settings, etl_result: EtlStepResult) -> Night:
 
 
 def _training(
-    etl_result: EtlStepResult, interactions: str, out: str, before: Lineage, options: NightlyOptions | None
+    etl_result: EtlStepResult,
+    interactions: str,
+    out: str,
+    before: Lineage,
+    options: NightlyOptions,
+    config: TrainConfig,
 ) -> TrainParams:
     """A night's training: ``interactions`` and the ETL's content tables into ``out``; ``before`` leads the lineage."""
-    options = options or NightlyOptions()
     return TrainParams(
         interactions=interactions,
         out=out,
         items=etl_result.table("item_features"),
         users=etl_result.table("user_features"),
-        config=options.train,
+        config=config,
         nproc=options.nproc,
         upstream=[before, etl_result.lineage],
     )

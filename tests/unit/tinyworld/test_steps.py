@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from components.etl.step import EtlStepResult
+from components.split.run import SplitSummary
+from components.split.splitters import SplitConfig
+from components.split.step import SplitResult
 from components.step import Lineage, Window
 from components.train.step import TrainResult
 from tinyworld import steps
@@ -89,3 +92,38 @@ def test_nightly_options_from_json() -> None:
     assert options_of('{"history_days": 2}').history_days == 2
     with pytest.raises(ValueError, match="extra"):
         options_of('{"histroy_days": 2}')
+
+
+def test_refit_keeps_the_family_and_settings_training_picked(tmp_path: Path) -> None:
+    """The refit fits the chosen family, lambda, weight and epochs on the whole window: nothing is chosen again."""
+    settings = _settings(tmp_path)
+    etl_result = _etl_result(settings, DAY)
+    picked = {"chosen": {"family": "ease+two-tower", "ease_lambda": 100.0, "weight": 2.0}, "epochs": 4}
+    trained = TrainResult(
+        model="m",
+        version="v",
+        card="c",
+        summary={"selection": picked},
+        lineage=Lineage(step="train", inputs={"interactions": "split"}),
+    )
+    config = steps.refit(settings, etl_result, trained).config
+    assert config.epochs == 4
+    assert config.selection.validation == "none"
+    assert config.selection.families == ("ease+two-tower",)
+    assert config.selection.ease_lambdas == (100.0,) and config.selection.blend_weights == (2.0,)
+
+
+@pytest.mark.parametrize(("by", "cut"), [("date", "last-day"), ("temporal", "temporal")])
+def test_training_holds_out_what_the_nights_split_holds_out(tmp_path: Path, by: str, cut: str) -> None:
+    """The family is picked on the last day before a date split's test day, or on users' latest rows."""
+    settings = _settings(tmp_path)
+    etl_result = _etl_result(settings, DAY)
+    config = SplitConfig(by="date", test_day=DAY) if by == "date" else SplitConfig(by="temporal")
+    counts = dict.fromkeys(
+        ("rows", "train_rows", "test_rows", "users", "test_users", "train_only_users", "train_positives"), 1
+    )
+    summary = SplitSummary(source="s", out="o", config=config, positive_rule="label", test_positives=1, **counts)
+    split = SplitResult(train="t", test="e", summary=summary, lineage=Lineage(step="split", inputs={}))
+    assert steps.train(settings, etl_result, split).config.selection.validation == cut
+    pinned = steps.NightlyOptions(train={"selection": {"validation": "none", "families": ["two-tower"]}})
+    assert steps.train(settings, etl_result, split, pinned).config.selection.validation == "none"

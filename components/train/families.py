@@ -1,0 +1,193 @@
+"""Pick the model family and its settings for the data at hand, then fit the winner on all of it.
+
+:func:`fit_model` is what training runs (``tinyworld train``, the train step, torchrun's ranks).
+Under :class:`~components.train.config.Selection` it holds out part of the training rows, fits
+every candidate on the rest and ranks the held-out part with the evaluator's own protocol:
+
+- the two-tower, trained with early stopping (its best epoch count is kept);
+- for each EASE lambda: EASE alone on its items (``ease``) and blended with that two-tower at
+  each weight (``ease+two-tower``; :mod:`components.train.blend`).
+
+The best NDCG@k wins; the two-tower is trained again on all the rows for the chosen epochs and,
+for an EASE family, EASE is fitted again on all the rows. The artifact's ``selection`` metadata
+lists every candidate's score, so a person can see why a family won. Nothing here is tuned to a
+data set: the candidates are the configuration's grid and the judge is held-out data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from components.evaluate.data import EvaluationData, EvaluationInputError, build_evaluation_data
+from components.evaluate.evaluator import EvaluateConfig, metric_block, rank_model
+from components.split.splitters import SplitConfig, split_interactions
+from components.train.artifact import ModelArtifact
+from components.train.blend import blend, fit_ease_factors
+from components.train.config import Family, Selection, TrainConfig
+from components.train.trainer import train
+
+log = logging.getLogger(__name__)
+
+
+class Candidate(BaseModel):
+    """One family and setting tried on the validation split, and its score there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    family: Family
+    ease_lambda: float | None = None
+    weight: float = 0.0
+    score: float
+
+
+def holdout(interactions: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The rows to fit on, the held-out rows, and the split used (``last-day`` needs two days)."""
+    method = selection.validation
+    if method == "last-day":
+        days = pd.to_datetime(interactions["ts"], utc=True).dt.normalize()
+        if days.nunique() >= 2:
+            split = SplitConfig(by="date", test_day=days.max().date())
+            fit, held = split_interactions(interactions, split)
+            return fit, held, "last-day"
+        method = "random"
+    by = "temporal" if method == "temporal" else "random"
+    fit, held = split_interactions(interactions, SplitConfig(by=by, ratio=selection.validation_ratio, seed=0))
+    return fit, held, by
+
+
+class Judge:
+    """Ranks an artifact's catalogue for the held-out users and returns NDCG@k (the evaluator's protocol)."""
+
+    def __init__(self, fit: pd.DataFrame, held: pd.DataFrame, selection: Selection) -> None:
+        users = held["user_id"].unique()
+        if len(users) > selection.validation_users:
+            sample = np.random.default_rng(0).choice(users, size=selection.validation_users, replace=False)
+            held = held[held["user_id"].isin(sample)]
+        self.fit, self.held = fit, held
+        self.config = EvaluateConfig(k=selection.k)
+        self._data: tuple[bytes, EvaluationData] | None = None
+
+    def data(self, item_ids: np.ndarray) -> EvaluationData:
+        key = np.asarray(item_ids, np.int64).tobytes()
+        if self._data is None or self._data[0] != key:
+            data = build_evaluation_data(self.fit, self.held, item_ids)
+            self._data = (key, data)
+        return self._data[1]
+
+    def __call__(self, model: ModelArtifact) -> float:
+        data = self.data(model.item_ids)
+        return float(metric_block(rank_model(model, data, self.config), data).ndcg_at_k)
+
+
+def _with_epochs(config: TrainConfig, epochs: int) -> TrainConfig:
+    return config.model_copy(update={"epochs": epochs})
+
+
+def _candidates(tt: ModelArtifact, fit: pd.DataFrame, judge: Judge, selection: Selection) -> list[Candidate]:
+    """Score the two-tower and every EASE setting of the grid on the held-out rows."""
+    out = [Candidate(family="two-tower", score=judge(tt))] if "two-tower" in selection.families else []
+    weights = ([0.0] if "ease" in selection.families else []) + (
+        list(selection.blend_weights) if "ease+two-tower" in selection.families else []
+    )
+    for lam in selection.ease_lambdas if weights else ():
+        factors = fit_ease_factors(
+            fit,
+            tt.user_ids,
+            tt.item_ids,
+            lam=lam,
+            max_items=selection.ease_max_items,
+            rank=selection.ease_rank,
+        )
+        for weight in weights:
+            family: Family = "ease" if weight == 0 else "ease+two-tower"
+            score = judge(blend(tt, factors, weight))
+            out.append(Candidate(family=family, ease_lambda=lam, weight=weight, score=score))
+    for c in out:
+        log.info("validation %s lambda=%s weight=%s: NDCG %.4f", c.family, c.ease_lambda, c.weight, c.score)
+    return out
+
+
+def _final(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None,
+    users: pd.DataFrame | None,
+    config: TrainConfig,
+    choice: Candidate,
+    progress: bool,
+) -> ModelArtifact:
+    """The chosen family fitted on all ``interactions``."""
+    tt = train(interactions, items, users, config, progress=progress)
+    if choice.family == "two-tower":
+        return tt
+    assert choice.ease_lambda is not None
+    s = config.selection
+    factors = fit_ease_factors(
+        interactions, tt.user_ids, tt.item_ids, lam=choice.ease_lambda, max_items=s.ease_max_items, rank=s.ease_rank
+    )
+    return blend(tt, factors, choice.weight)
+
+
+def fit_model(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    users: pd.DataFrame | None = None,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool = False,
+) -> ModelArtifact:
+    """The best family for ``interactions`` under ``config.selection`` (module doc), fitted on all of it.
+
+    Raises :class:`components.train.data.TrainingDataError` for unusable input.
+    """
+    config = config or TrainConfig()
+    selection = config.selection
+    if selection.validation == "none":
+        family = selection.families[0]
+        weight = selection.blend_weights[0] if family == "ease+two-tower" else 0.0
+        choice = Candidate(family=family, ease_lambda=selection.ease_lambdas[0], weight=weight, score=float("nan"))
+        model = _final(interactions, items, users, config, choice, progress)
+        return model.with_metadata(selection={"validation": "none", "chosen": _chosen(choice)})
+    started = time.perf_counter()
+    fit, held, method = holdout(interactions, selection)
+    judge = Judge(fit, held, selection)
+    try:
+        tt = train(
+            fit,
+            items,
+            users,
+            _with_epochs(config, selection.max_epochs),
+            progress=progress,
+            validate=judge,
+            patience=selection.patience,
+        )
+    except EvaluationInputError as error:
+        log.warning("no validation possible (%s): training the two-tower for %d epochs", error, config.epochs)
+        model = train(interactions, items, users, config, progress=progress)
+        return model.with_metadata(selection={"validation": f"skipped: {error}"})
+    epochs = int(tt.metadata["train"]["validation"]["best_epoch"])
+    candidates = _candidates(tt, fit, judge, selection)
+    choice = max(candidates, key=lambda c: c.score)
+    seconds = time.perf_counter() - started
+    log.info("chose %s (validation NDCG %.4f) in %.1f s; fitting it on all rows", choice.family, choice.score, seconds)
+    model = _final(interactions, items, users, _with_epochs(config, epochs), choice, progress)
+    facts: dict[str, Any] = {
+        "validation": method,
+        "held_out_rows": len(held),
+        "users_ranked": len(judge.data(tt.item_ids).user_ids),
+        "epochs": epochs,
+        "epoch_scores": tt.metadata["train"]["validation"]["score_per_epoch"],
+        "candidates": [c.model_dump() for c in candidates],
+        "chosen": _chosen(choice),
+        "seconds": round(seconds, 1),
+    }
+    return model.with_metadata(selection=facts)
+
+
+def _chosen(choice: Candidate) -> dict[str, Any]:
+    return {"family": choice.family, "ease_lambda": choice.ease_lambda, "weight": choice.weight}
