@@ -40,6 +40,9 @@ class Selection(BaseModel):
     # early stopping of the two-tower: most epochs, and epochs without improvement before stopping
     max_epochs: int = Field(8, ge=1, le=1000)
     patience: int = Field(1, ge=1, le=100)
+    # two-tower configurations drawn at random around the configured one (components.train.search);
+    # each costs at most max_epochs epochs on the fit rows. 0: the configured one only
+    search_trials: int = Field(0, ge=0, le=100)
     # EASE's L2 weights tried (the paper's best values are 200-1000 on catalogues of 10k-40k items)
     ease_lambdas: tuple[float, ...] = (100.0, 500.0, 2000.0)
     # EASE inverts an items x items matrix: it ranks the most engaged items up to this many

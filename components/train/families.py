@@ -4,7 +4,8 @@
 Under :class:`~components.train.config.Selection` it holds out part of the training rows, fits
 every candidate on the rest and ranks the held-out part with the evaluator's own protocol:
 
-- the two-tower, trained with early stopping (its best epoch count is kept);
+- the two-tower, trained with early stopping (its best epoch count is kept), or the best of a
+  bounded random search over its hyper-parameters (``search_trials``; :mod:`components.train.search`);
 - for each EASE lambda: EASE alone on its items (``ease``) and blended with that two-tower at
   each weight (``ease+two-tower``; :mod:`components.train.blend`).
 
@@ -30,6 +31,7 @@ from components.split.splitters import SplitConfig, split_interactions
 from components.train.artifact import ModelArtifact
 from components.train.blend import blend, fit_ease_factors
 from components.train.config import Family, Selection, TrainConfig
+from components.train.search import SPACE, search
 from components.train.trainer import train
 
 log = logging.getLogger(__name__)
@@ -157,15 +159,7 @@ def fit_model(
     fit, held, method = holdout(interactions, selection)
     judge = Judge(fit, held, selection)
     try:
-        tt = train(
-            fit,
-            items,
-            users,
-            _with_epochs(config, selection.max_epochs),
-            progress=progress,
-            validate=judge,
-            patience=selection.patience,
-        )
+        tt, tuned, trials = search(fit, items, users, config, judge, progress=progress)
     except EvaluationInputError as error:
         log.warning("no validation possible (%s): training the two-tower for %d epochs", error, config.epochs)
         model = train(interactions, items, users, config, progress=progress)
@@ -175,7 +169,7 @@ def fit_model(
     choice = max(candidates, key=lambda c: c.score)
     seconds = time.perf_counter() - started
     log.info("chose %s (validation NDCG %.4f) in %.1f s; fitting it on all rows", choice.family, choice.score, seconds)
-    model = _final(interactions, items, users, _with_epochs(config, epochs), choice, progress)
+    model = _final(interactions, items, users, _with_epochs(tuned, epochs), choice, progress)
     facts: dict[str, Any] = {
         "validation": method,
         "held_out_rows": len(held),
@@ -183,6 +177,8 @@ def fit_model(
         "epochs": epochs,
         "epoch_scores": tt.metadata["train"]["validation"]["score_per_epoch"],
         "candidates": [c.model_dump() for c in candidates],
+        "search": trials if selection.search_trials else [],
+        "tuned": {name: getattr(tuned, name) for name in SPACE} if selection.search_trials else {},
         "chosen": _chosen(choice),
         "seconds": round(seconds, 1),
     }

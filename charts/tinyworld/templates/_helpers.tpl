@@ -35,6 +35,12 @@ app.kubernetes.io/name: {{ include "tinyworld.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* Labels of the pods the pipelines launch (tinyworld.launch.pod.PART_OF). */}}
+{{- define "tinyworld.launchedSelector" -}}
+app.kubernetes.io/part-of: tinyworld
+app.kubernetes.io/managed-by: tinyworld-launcher
+{{- end }}
+
 {{/* Labels of one component: (dict "root" $ "component" "feast"). */}}
 {{- define "tinyworld.componentLabels" -}}
 {{ include "tinyworld.labels" .root }}

@@ -9,6 +9,7 @@ import yaml
 
 from tinyworld import __version__
 from tinyworld.deploy import chart
+from tinyworld.launch import pod
 from tinyworld.pipelines.client import SCHEDULES
 from tinyworld.pipelines.compile import COMPILED_DIR, PIPELINES
 from tinyworld.pipelines.image import IMAGE, IMAGE_REPOSITORY
@@ -86,3 +87,17 @@ def test_the_image_bakes_in_the_version_it_is_built_with() -> None:
     assert 'print(tinyworld.__version__)\')" = "${VERSION}"' in text
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\}$", text, re.MULTILINE)
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}$", text, re.MULTILINE)
+
+
+def test_the_launched_pods_policy_selects_the_labels_the_launchers_give(rendered: dict[str, list[dict]]) -> None:
+    """The NetworkPolicy of launched pods selects exactly the launcher's labels, and lets only them in."""
+    for profile, objects in rendered.items():
+        policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["name"].endswith("launched")]
+        if not policies:
+            continue
+        [policy] = policies
+        assert policy["spec"]["podSelector"]["matchLabels"] == pod.PART_OF, profile
+        assert policy["spec"]["ingress"] == [{"from": [{"podSelector": {"matchLabels": pod.PART_OF}}]}], profile
+    assert any(o["kind"] == "NetworkPolicy" and o["metadata"]["name"].endswith("launched") for o in rendered["kind"]), (
+        "the kind profile launches jobs and must police them"
+    )

@@ -95,10 +95,14 @@ def test_nightly_options_from_json() -> None:
 
 
 def test_refit_keeps_the_family_and_settings_training_picked(tmp_path: Path) -> None:
-    """The refit fits the chosen family, lambda, weight and epochs on the whole window: nothing is chosen again."""
+    """The refit fits the chosen family, lambda, weight, epochs and searched settings again: nothing is re-chosen."""
     settings = _settings(tmp_path)
     etl_result = _etl_result(settings, DAY)
-    picked = {"chosen": {"family": "ease+two-tower", "ease_lambda": 100.0, "weight": 2.0}, "epochs": 4}
+    picked = {
+        "chosen": {"family": "ease+two-tower", "ease_lambda": 100.0, "weight": 2.0},
+        "epochs": 4,
+        "tuned": {"dim": 64, "lr": 0.005},
+    }
     trained = TrainResult(
         model="m",
         version="v",
@@ -107,7 +111,7 @@ def test_refit_keeps_the_family_and_settings_training_picked(tmp_path: Path) -> 
         lineage=Lineage(step="train", inputs={"interactions": "split"}),
     )
     config = steps.refit(settings, etl_result, trained).config
-    assert config.epochs == 4
+    assert config.epochs == 4 and config.dim == 64 and config.lr == 0.005
     assert config.selection.validation == "none"
     assert config.selection.families == ("ease+two-tower",)
     assert config.selection.ease_lambdas == (100.0,) and config.selection.blend_weights == (2.0,)

@@ -14,6 +14,7 @@ from components.train.artifact import ModelArtifact, load_model, save_model
 from components.train.blend import blend, fit_ease_factors, positives_matrix
 from components.train.config import Selection, TrainConfig
 from components.train.families import fit_model
+from components.train.search import SPACE, draw
 from components.train.trainer import train
 from tests.unit.components.train.conftest import TINY
 from tests.unit.components.train.synthetic import World
@@ -29,7 +30,9 @@ def _ease_scores(world: World, model: ModelArtifact, lam: float) -> np.ndarray:
 
 def test_ease_factors_reproduce_ease_exactly_at_full_rank(world: World, trained: ModelArtifact) -> None:
     """With as many factors as items the factors are B itself: x_u P q_i is EASE's score to float precision."""
-    factors = fit_ease_factors(world.interactions, trained.user_ids, trained.item_ids, lam=50.0, max_items=500, rank=500)
+    factors = fit_ease_factors(
+        world.interactions, trained.user_ids, trained.item_ids, lam=50.0, max_items=500, rank=500
+    )
     assert np.array_equal(factors.item_ids, trained.item_ids)
     expected = _ease_scores(world, trained, 50.0)
     assert np.allclose(factors.user_factors @ factors.item_factors.T, expected, atol=1e-5)
@@ -87,8 +90,8 @@ def test_a_collaborative_champion_still_ranks_new_items_by_content(cold_world: W
     assert np.allclose(vectors[:, -1], facts["offset"])
     users = model.user_ids
     best = new["item_id"].to_numpy()[np.argmax(model.user_embeddings(users) @ vectors.T, axis=1)]
-    hits = np.mean([cold_world.item_topic[int(i)] == cold_world.user_topic[int(u)] for u, i in zip(users, best)])
-    assert hits > 0.8  # chance is 0.25 (four topics)
+    hits = [cold_world.item_topic[int(i)] == cold_world.user_topic[int(u)] for u, i in zip(users, best, strict=True)]
+    assert np.mean(hits) > 0.8  # chance is 0.25 (four topics)
 
 
 def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(world: World) -> None:
@@ -144,3 +147,17 @@ def test_an_ambiguous_choice_without_validation_is_refused() -> None:
         TrainConfig(selection={"validation": "none"})
     with pytest.raises(ValidationError, match="ease_lambdas must be > 0"):
         Selection(ease_lambdas=(0.0,))
+
+
+def test_the_search_trains_exactly_its_budget_of_trials_and_keeps_the_best(world: World) -> None:
+    """search_trials=2: the configured model and two drawn ones, each within max_epochs; the best is fitted."""
+    grid = SMALL_GRID.model_copy(update={"search_trials": 2, "families": ("two-tower",), "max_epochs": 2})
+    model = fit_model(world.interactions, world.items, world.users, TINY.model_copy(update={"selection": grid}))
+    selection = model.metadata["selection"]
+    trials = selection["search"]
+    assert [t["trial"] for t in trials] == [0, 1, 2]
+    assert trials[0]["dim"] == TINY.dim and all(1 <= t["epochs"] <= 2 for t in trials)
+    best = max(trials, key=lambda t: t["score"])
+    assert selection["tuned"] == {k: v for k, v in best.items() if k in SPACE}
+    assert model.metadata["params"]["dim"] == best["dim"]
+    assert draw(TINY, 2, seed=0) == draw(TINY, 2, seed=0)  # every torchrun rank draws the same trials
