@@ -90,6 +90,11 @@ def _champion(params: EvaluateParams, io: StepIO) -> tuple[int | None, str] | No
     return number, registry.get(params.model_name, number)
 
 
+def _family(model: ModelArtifact) -> str:
+    """The model family its metadata names (artifacts from before families were two-towers)."""
+    return str(model.metadata.get("family", "two-tower"))
+
+
 def run(params: EvaluateParams, io: StepIO) -> EvaluateResult:
     """Evaluate (and write the report); EvaluationInputError / InteractionsError for unusable inputs or models."""
     from components.evaluate.evaluator import evaluate
@@ -107,9 +112,18 @@ def run(params: EvaluateParams, io: StepIO) -> EvaluateResult:
         split = read_split_summary(test_url, storage=io.storage) or {"train": train_url, "test": test_url}
         io.progress("ranking", 0.3)
         report = evaluate(candidate, train, test, params.config, champion, params.promotion, split)
-        report.protocol["model"] = {"path": str(io.root(params.model)), "version": candidate.version}
+        report.protocol["model"] = {
+            "path": str(io.root(params.model)),
+            "version": candidate.version,
+            "family": _family(candidate),
+        }
         if found is not None and champion is not None:
-            report.protocol["champion"] = {"path": found[1], "version": champion.version, "registry_version": found[0]}
+            report.protocol["champion"] = {
+                "path": found[1],
+                "version": champion.version,
+                "registry_version": found[0],
+                "family": _family(champion),
+            }
         destination = io.root(params.report) if params.report else None
         if destination is not None:
             destination.write_text(json.dumps(report.to_dict(), indent=2))

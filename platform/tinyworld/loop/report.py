@@ -96,6 +96,7 @@ def summary(state: RunState, folder: RunFolder) -> dict[str, Any]:
                     "decision_reason": night.decision.reason if night.decision else None,
                     "registered": night.registered.version if night.registered else None,
                     "registered_alias": night.registered.alias if night.registered else None,
+                    "family": _family(night.evaluation),
                     "offline": _offline(night.evaluation),
                     "failure": night.failure,
                 }
@@ -115,6 +116,12 @@ def summary(state: RunState, folder: RunFolder) -> dict[str, Any]:
             "slo": state.slo.model_dump(mode="json") if state.slo is not None else None,
         }
     )
+
+
+def _family(evaluation: dict[str, Any] | None) -> str | None:
+    """The family of the night's candidate (training picked it on its validation split)."""
+    model = ((evaluation or {}).get("protocol") or {}).get("model") or {}
+    return model.get("family")
 
 
 def _offline(evaluation: dict[str, Any] | None) -> dict[str, Any] | None:
