@@ -126,9 +126,6 @@ def blend(two_tower: ModelArtifact, ease: EaseFactors, weight: float, *, seed: i
     offset = blended_mean - scale * tt_mean
 
     rank, dim = ease.rank, two_tower.dim
-    known = two_tower.has_items(ease.item_ids)
-    if not known.all():
-        raise ValueError("EASE's items must all be known to the two-tower")
     where = pd.Index(two_tower.item_ids).get_indexer(pd.Index(ease.item_ids))
     items = np.zeros((len(two_tower.item_ids), rank + dim + 1), dtype=np.float32)
     items[:, rank : rank + dim] = scale * two_tower.item_embeddings
