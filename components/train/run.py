@@ -30,7 +30,7 @@ from components.train.artifact import METADATA_FILE, save_model
 from components.train.config import TrainConfig
 from components.train.data import REQUIRED_COLUMNS, TrainingDataError
 from components.train.families import fit_model
-from components.train.trainer import DistEnv
+from components.train.trainer import DistEnv, process_group
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
@@ -90,7 +90,8 @@ def train_tables(
     frame = read_table(interactions, INTERACTION_COLUMNS, storage=storage)
     item_table = read_table(items, storage=storage) if items else None
     user_table = read_table(users, storage=storage) if users else None
-    artifact = fit_model(frame, item_table, user_table, config, progress=progress)
+    with process_group():  # one group for every model fit_model trains
+        artifact = fit_model(frame, item_table, user_table, config, progress=progress)
     if DistEnv.from_torchrun().is_main:
         save_model(artifact, out, storage=storage)
 

@@ -2,7 +2,7 @@
 
 As in nanoGPT, the process decides by torchrun's variables (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``): with ``WORLD_SIZE > 1`` it joins the process group
-(``env://`` rendezvous; nccl on CUDA, gloo on CPU), wraps the model in
+(``env://`` rendezvous; nccl on CUDA, gloo on CPU; :func:`process_group`), wraps the model in
 DistributedDataParallel and reads its share of positives through a DistributedSampler.
 The configured batch is global: each rank takes ``batch_size / world_size`` positives per
 step, so one and N processes take the same number of optimiser steps per epoch. Only rank 0
@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,8 +77,8 @@ class _Rows(Dataset[int]):
         return index
 
 
-def _setup(env: DistEnv, threads: int | None) -> tuple[torch.device, bool]:
-    """Pick the device and join the process group if needed; returns (device, joined here)."""
+def _device(env: DistEnv, threads: int | None) -> torch.device:
+    """This rank's device (its GPU, else the CPU with its share of threads)."""
     cuda = torch.cuda.is_available()
     gpus = torch.cuda.device_count() if cuda else 0
     device = torch.device(f"cuda:{env.local_rank % gpus}" if cuda else "cpu")
@@ -85,13 +86,29 @@ def _setup(env: DistEnv, threads: int | None) -> tuple[torch.device, bool]:
         torch.cuda.set_device(device)
     else:
         torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // max(env.local_world_size, 1)))
-    joined = False
-    if env.world_size > 1 and not dist.is_initialized():
-        # nccl needs one GPU per rank; more ranks than GPUs on a node share them through gloo
-        backend = "nccl" if cuda and gpus >= env.local_world_size else "gloo"
-        dist.init_process_group(backend=backend, init_method="env://")
-        joined = True
-    return device, joined
+    return device
+
+
+@contextmanager
+def process_group(env: DistEnv | None = None) -> Iterator[None]:
+    """Be in torchrun's process group for the block: join it if not yet joined, and leave it after if joined here.
+
+    A rank holds it around everything it trains: :func:`components.train.families.fit_model`
+    trains several times, and leaving and joining again in one process can hang the ``env://``
+    rendezvous. A single process (``WORLD_SIZE`` 1) joins nothing.
+    """
+    env = env or DistEnv.from_torchrun()
+    if env.world_size <= 1 or dist.is_initialized():
+        yield
+        return
+    cuda = torch.cuda.is_available()
+    # nccl needs one GPU per rank; more ranks than GPUs on a node share them through gloo
+    backend = "nccl" if cuda and torch.cuda.device_count() >= env.local_world_size else "gloo"
+    dist.init_process_group(backend=backend, init_method="env://")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
 class _Batcher:
@@ -211,8 +228,8 @@ def train(
     data = tables.build(
         interactions, items, users, use_items=config.use_item_content, use_users=config.use_user_features
     )
-    device, joined = _setup(env, config.cpu_threads)
-    try:
+    device = _device(env, config.cpu_threads)
+    with process_group(env):
         torch.manual_seed(config.seed)
         model = TwoTower(
             n_users=data.n_users,
@@ -281,6 +298,3 @@ def train(
         if stopper.best is not None:
             return stopper.best.with_metadata(train={**stats, "validation": stopper.summary()})
         return export_artifact(model, data, config, stats)
-    finally:
-        if joined:
-            dist.destroy_process_group()
