@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from components.evaluate.evaluator import rank_model
 from components.evaluate.peers import ease_weights
 from components.train.artifact import ModelArtifact, load_model, save_model
 from components.train.blend import blend, fit_ease_factors, positives_matrix
 from components.train.config import Selection, TrainConfig
-from components.train.families import fit_model
+from components.train.families import Judge, fit_model, holdout
 from components.train.search import SPACE, draw
 from components.train.trainer import train
 from tests.unit.components.train.conftest import TINY
@@ -72,6 +73,21 @@ def test_blend_scores_known_items_by_ease_plus_the_two_tower_and_the_rest_by_con
     alone = blend(trained, factors, weight=0.0)
     assert alone.metadata["family"] == "ease"
     assert np.allclose(alone.score(users, factors.item_ids), ease, atol=1e-5)
+
+
+def test_the_shortlist_ranks_every_blend_as_the_whole_catalogue_does(world: World, trained: ModelArtifact) -> None:
+    """EASE's items plus each user's two-tower best of the rest give the same top k as the whole catalogue."""
+    fit, held, _ = holdout(world.interactions, Selection(validation="random", k=5))
+    judge = Judge(fit, held, Selection(k=5))
+    factors = fit_ease_factors(fit, trained.user_ids, trained.item_ids, lam=50.0, max_items=40, rank=16)
+    shortlist = judge.shortlist(trained, factors.item_ids)
+    assert 40 < len(shortlist) < len(trained.item_ids)  # a real cut, holding EASE's 40 items and more
+    data = judge.data(trained.item_ids)
+    for weight in (0.0, 0.5, 4.0):
+        model = blend(trained, factors, weight)
+        full = rank_model(model, data, judge.config)
+        assert np.array_equal(judge._rank_within(model, data, shortlist), full), weight
+        assert judge(model, shortlist) == judge(model)
 
 
 def test_a_collaborative_champion_still_ranks_new_items_by_content(cold_world: World, tmp_path: Path) -> None:
