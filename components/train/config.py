@@ -52,25 +52,29 @@ class Selection(BaseModel):
     ease_rank: int = Field(64, ge=1, le=4096)
     # weights of the two-tower in the blend, in units of the ratio of the two score spreads
     blend_weights: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    # weights of a popularity term tried on the best of the above (components.train.popularity; 0: none)
+    popularity_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0)
 
     @model_validator(mode="after")
     def _one_choice_without_validation(self) -> Self:
-        if not self.families or not self.ease_lambdas or not self.blend_weights:
-            raise ValueError("families, ease_lambdas and blend_weights each need at least one value")
-        if any(lam <= 0 for lam in self.ease_lambdas) or any(w < 0 for w in self.blend_weights):
-            raise ValueError("ease_lambdas must be > 0 and blend_weights >= 0")
+        if not self.families or not self.ease_lambdas or not self.blend_weights or not self.popularity_weights:
+            raise ValueError("families, ease_lambdas, blend_weights and popularity_weights each need a value")
+        if any(lam <= 0 for lam in self.ease_lambdas) or min(self.blend_weights + self.popularity_weights) < 0:
+            raise ValueError("ease_lambdas must be > 0, blend_weights and popularity_weights >= 0")
         if self.validation == "none" and (
             len(self.families) != 1
             or (self.families[0] != "two-tower" and len(self.ease_lambdas) != 1)
             or (self.families[0] == "ease+two-tower" and len(self.blend_weights) != 1)
+            or len(self.popularity_weights) != 1
         ):
             raise ValueError(
-                "validation='none' trains one fixed choice: give one family and, for the EASE families, one "
-                "ease_lambda (and one blend_weight for ease+two-tower); or hold out a validation split to choose"
+                "validation='none' trains one fixed choice: give one family, one popularity_weight and, for the "
+                "EASE families, one ease_lambda (and one blend_weight for ease+two-tower); or hold out a "
+                "validation split to choose"
             )
         return self
 
-    def pinned(self, family: Family, ease_lambda: float, weight: float) -> Selection:
+    def pinned(self, family: Family, ease_lambda: float, weight: float, popularity: float = 0.0) -> Selection:
         """This selection fixed to one choice, trained on all the rows (e.g. a refit of a chosen model)."""
         return self.model_copy(
             update={
@@ -78,6 +82,7 @@ class Selection(BaseModel):
                 "validation": "none",
                 "ease_lambdas": (ease_lambda,),
                 "blend_weights": (weight,),
+                "popularity_weights": (popularity,),
             }
         )
 

@@ -109,21 +109,23 @@ class ContentEncoder:
 class PlacedEncoder:
     """An encoder whose vectors are scaled and placed in a wider score space (a blended model's).
 
-    ``encode`` returns ``[0 * before, scale * inner(content), offset]``: the inner encoder's
-    vector in the middle block, zeros where the other family's factors go and the ``offset``
-    a blended model adds to items outside its collaborative part (:mod:`components.train.blend`).
+    ``encode`` returns ``[0 * before, scale * inner(content), offset, 0 * after]``: the inner
+    encoder's vector in its block, zeros where another family's factors go, the ``offset`` a
+    blended model adds to items outside its collaborative part (:mod:`components.train.blend`)
+    and zeros for terms a new item has no value for yet (:mod:`components.train.popularity`).
     """
 
     KIND = "placed"
 
-    def __init__(self, inner: ContentEncoder, before: int, scale: float, offset: float) -> None:
-        self.inner, self.before, self.scale, self.offset = inner, before, scale, offset
+    def __init__(self, inner: ContentEncoder, before: int, scale: float, offset: float, after: int = 0) -> None:
+        self.inner, self.before, self.scale, self.offset, self.after = inner, before, scale, offset, after
 
     def encode(self, content: pd.DataFrame) -> npt.NDArray[np.float32]:
         vectors = self.inner.encode(content)
-        out = np.zeros((len(vectors), self.before + vectors.shape[1] + 1), dtype=np.float32)
-        out[:, self.before : self.before + vectors.shape[1]] = self.scale * vectors
-        out[:, -1] = self.offset
+        width = vectors.shape[1]
+        out = np.zeros((len(vectors), self.before + width + 1 + self.after), dtype=np.float32)
+        out[:, self.before : self.before + width] = self.scale * vectors
+        out[:, self.before + width] = self.offset
         return out
 
     def state(self) -> dict[str, Any]:
@@ -133,6 +135,7 @@ class PlacedEncoder:
             "before": self.before,
             "scale": self.scale,
             "offset": self.offset,
+            "after": self.after,
         }
 
 
@@ -140,5 +143,6 @@ def encoder_from_state(state: dict[str, Any]) -> ContentEncoder | PlacedEncoder:
     """Rebuild an encoder saved by ``state()``: a content encoder, or one placed in a blended model's space."""
     if state.get("kind") == PlacedEncoder.KIND:
         inner = ContentEncoder.from_state(state["inner"])
-        return PlacedEncoder(inner, int(state["before"]), float(state["scale"]), float(state["offset"]))
+        before, after = int(state["before"]), int(state.get("after", 0))
+        return PlacedEncoder(inner, before, float(state["scale"]), float(state["offset"]), after)
     return ContentEncoder.from_state(state)

@@ -7,12 +7,15 @@ every candidate on the rest and ranks the held-out part with the evaluator's own
 - the two-tower, trained with early stopping (its best epoch count is kept), or the best of a
   bounded random search over its hyper-parameters (``search_trials``; :mod:`components.train.search`);
 - for each EASE lambda: EASE alone on its items (``ease``) and blended with that two-tower at
-  each weight (``ease+two-tower``; :mod:`components.train.blend`).
+  each weight (``ease+two-tower``; :mod:`components.train.blend`);
+- then the best of these with a popularity term at each of ``popularity_weights`` (0: none;
+  :mod:`components.train.popularity`), for logs where what most users take is the best guess.
 
 The best NDCG@k wins; the two-tower is trained again on all the rows for the chosen epochs and,
-for an EASE family, EASE is fitted again on all the rows. The artifact's ``selection`` metadata
-lists every candidate's score, so a person can see why a family won. Nothing here is tuned to a
-data set: the candidates are the configuration's grid and the judge is held-out data.
+for an EASE family, EASE is fitted again on all the rows, as is the popularity term. The
+artifact's ``selection`` metadata lists every candidate's score, so a person can see why a
+family won. Nothing here is tuned to a data set: the candidates are the configuration's grid
+and the judge is held-out data.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from components.split.splitters import SplitConfig, split_interactions
 from components.train.artifact import ModelArtifact
 from components.train.blend import blend, fit_ease_factors
 from components.train.config import Family, Selection, TrainConfig
+from components.train.popularity import with_popularity
 from components.train.search import SPACE, search
 from components.train.trainer import train
 
@@ -47,6 +51,7 @@ class Candidate(BaseModel):
     family: Family
     ease_lambda: float | None = None
     weight: float = 0.0
+    popularity: float = 0.0  # weight of the popularity term (components.train.popularity)
     score: float
 
 
@@ -132,9 +137,21 @@ def _with_epochs(config: TrainConfig, epochs: int) -> TrainConfig:
     return config.model_copy(update={"epochs": epochs})
 
 
-def _candidates(tt: ModelArtifact, fit: pd.DataFrame, judge: Judge, selection: Selection) -> list[Candidate]:
-    """Score the two-tower and every EASE setting of the grid on the held-out rows."""
-    out = [Candidate(family="two-tower", score=judge(tt))] if "two-tower" in selection.families else []
+def _candidates(
+    tt: ModelArtifact, fit: pd.DataFrame, judge: Judge, selection: Selection
+) -> tuple[list[Candidate], ModelArtifact]:
+    """Score the two-tower and every EASE setting of the grid on the held-out rows; and the best one's model."""
+    out: list[Candidate] = []
+    best: ModelArtifact | None = None
+
+    def keep(candidate: Candidate, model: ModelArtifact) -> None:
+        nonlocal best
+        if not out or candidate.score > max(c.score for c in out):
+            best = model
+        out.append(candidate)
+
+    if "two-tower" in selection.families:
+        keep(Candidate(family="two-tower", score=judge(tt)), tt)
     weights = ([0.0] if "ease" in selection.families else []) + (
         list(selection.blend_weights) if "ease+two-tower" in selection.families else []
     )
@@ -152,11 +169,20 @@ def _candidates(tt: ModelArtifact, fit: pd.DataFrame, judge: Judge, selection: S
             shortlist = judge.shortlist(tt, factors.item_ids)
         for weight in weights:
             family: Family = "ease" if weight == 0 else "ease+two-tower"
-            score = judge(blend(tt, factors, weight), shortlist)
-            out.append(Candidate(family=family, ease_lambda=lam, weight=weight, score=score))
-    for c in out:
-        log.info("validation %s lambda=%s weight=%s: NDCG %.4f", c.family, c.ease_lambda, c.weight, c.score)
-    return out
+            model = blend(tt, factors, weight)
+            keep(Candidate(family=family, ease_lambda=lam, weight=weight, score=judge(model, shortlist)), model)
+    assert best is not None  # Selection requires a family
+    return out, best
+
+
+def _with_popularity_terms(
+    best: Candidate, model: ModelArtifact, fit: pd.DataFrame, judge: Judge, selection: Selection
+) -> list[Candidate]:
+    """The best candidate with each popularity weight of the selection (0: as it is), scored on the held-out rows."""
+    return [
+        best.model_copy(update={"popularity": w, "score": judge(with_popularity(model, fit, w))}) if w > 0 else best
+        for w in selection.popularity_weights
+    ]
 
 
 def _final(
@@ -179,6 +205,19 @@ def _final(
     return blend(tt, factors, choice.weight)
 
 
+def _fitted(
+    interactions: pd.DataFrame,
+    items: pd.DataFrame | None,
+    users: pd.DataFrame | None,
+    config: TrainConfig,
+    choice: Candidate,
+    progress: bool,
+) -> ModelArtifact:
+    """The chosen family and popularity term fitted on all ``interactions``."""
+    model = _final(interactions, items, users, config, choice, progress)
+    return with_popularity(model, interactions, choice.popularity)
+
+
 def fit_model(
     interactions: pd.DataFrame,
     items: pd.DataFrame | None = None,
@@ -196,8 +235,14 @@ def fit_model(
     if selection.validation == "none":
         family = selection.families[0]
         weight = selection.blend_weights[0] if family == "ease+two-tower" else 0.0
-        choice = Candidate(family=family, ease_lambda=selection.ease_lambdas[0], weight=weight, score=float("nan"))
-        model = _final(interactions, items, users, config, choice, progress)
+        choice = Candidate(
+            family=family,
+            ease_lambda=selection.ease_lambdas[0],
+            weight=weight,
+            popularity=selection.popularity_weights[0],
+            score=float("nan"),
+        )
+        model = _fitted(interactions, items, users, config, choice, progress)
         return model.with_metadata(selection={"validation": "none", "chosen": _chosen(choice)})
     started = time.perf_counter()
     fit, held, method = holdout(interactions, selection)
@@ -209,11 +254,15 @@ def fit_model(
         model = train(interactions, items, users, config, progress=progress)
         return model.with_metadata(selection={"validation": f"skipped: {error}"})
     epochs = int(tt.metadata["train"]["validation"]["best_epoch"])
-    candidates = _candidates(tt, fit, judge, selection)
-    choice = max(candidates, key=lambda c: c.score)
+    candidates, best_model = _candidates(tt, fit, judge, selection)
+    tried = _with_popularity_terms(max(candidates, key=lambda c: c.score), best_model, fit, judge, selection)
+    candidates += [c for c in tried if c.popularity > 0]
+    for c in candidates:
+        log.info("validation %s: NDCG %.4f", _label(c), c.score)
+    choice = max(tried, key=lambda c: c.score)
     seconds = time.perf_counter() - started
-    log.info("chose %s (validation NDCG %.4f) in %.1f s; fitting it on all rows", choice.family, choice.score, seconds)
-    model = _final(interactions, items, users, _with_epochs(tuned, epochs), choice, progress)
+    log.info("chose %s (validation NDCG %.4f) in %.1f s; fitting it on all rows", _label(choice), choice.score, seconds)
+    model = _fitted(interactions, items, users, _with_epochs(tuned, epochs), choice, progress)
     facts: dict[str, Any] = {
         "validation": method,
         "held_out_rows": len(held),
@@ -230,4 +279,8 @@ def fit_model(
 
 
 def _chosen(choice: Candidate) -> dict[str, Any]:
-    return {"family": choice.family, "ease_lambda": choice.ease_lambda, "weight": choice.weight}
+    return choice.model_dump(include={"family", "ease_lambda", "weight", "popularity"})
+
+
+def _label(c: Candidate) -> str:
+    return f"{c.family} lambda={c.ease_lambda} weight={c.weight} popularity={c.popularity}"

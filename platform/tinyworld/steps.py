@@ -197,8 +197,8 @@ def refit(
 ) -> TrainParams:
     """Fit the evaluated candidate's family and settings again on the night's whole interactions table.
 
-    Nothing is chosen again: the family, EASE's lambda, the blend weight, the epochs and any
-    searched two-tower settings are the ones training picked (its summary's ``selection``).
+    Nothing is chosen again: the family, EASE's lambda, the blend weight, the popularity term, the
+    epochs and any searched two-tower settings are the ones training picked (its summary's ``selection``).
     """
     options = options or NightlyOptions()
     out = _night_of_etl(settings, etl_result).refit
@@ -207,7 +207,7 @@ def refit(
     if "chosen" in picked:
         chosen = picked["chosen"]
         lam = chosen["ease_lambda"] or config.selection.ease_lambdas[0]
-        selection = config.selection.pinned(chosen["family"], lam, chosen["weight"])
+        selection = config.selection.pinned(chosen["family"], lam, chosen["weight"], chosen.get("popularity", 0.0))
         epochs = picked.get("epochs", config.epochs)
         config = config.model_copy(update={**picked.get("tuned", {}), "selection": selection, "epochs": epochs})
     return _training(etl_result, etl_result.table("interactions"), out, trained.lineage, options, config)

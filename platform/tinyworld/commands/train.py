@@ -1,10 +1,11 @@
 """``tinyworld train``: fit the recommender from Parquet tables into a model folder.
 
 ``tinyworld train --interactions TRAIN.parquet --out MODEL_DIR [--items ITEM_FEATURES]
-[--users USER_FEATURES] [--family auto] [--validation random] [--nproc 2]`` picks the model
-family on a validation split of the rows (:mod:`components.train.families`) and fits the winner
-on all of them, in this process or, with ``--nproc`` above 1, under ``torchrun`` on
-:mod:`components.train.run` (gloo on CPU, nccl on CUDA); then it prints a summary (or ``--json``).
+[--users USER_FEATURES] [--family auto] [--validation random] [--popularity W] [--nproc 2]`` picks
+the model family (and the weight of a popularity term) on a validation split of the rows
+(:mod:`components.train.families`) and fits the winner on all of them, in this process or, with
+``--nproc`` above 1, under ``torchrun`` on :mod:`components.train.run` (gloo on CPU, nccl on
+CUDA); then it prints a summary (or ``--json``).
 Exit code 2 for bad input. The lead mounts :func:`train` as a command of the main app;
 ``python -m tinyworld.commands.train`` runs it on its own.
 """
@@ -46,6 +47,8 @@ def _selection(result: dict[str, Any]) -> str:
     text = str(result["family"])
     if chosen.get("ease_lambda") is not None and result["family"] != "two-tower":
         text += f" (EASE lambda {chosen['ease_lambda']:g}, two-tower weight {chosen['weight']:g})"
+    if chosen.get("popularity"):
+        text += f" + popularity term, weight {chosen['popularity']:g}"
     scores = [c["score"] for c in result["selection"].get("candidates", [])]
     if scores:
         text += f"; best of {len(scores)} on {result['selection']['validation']} validation, NDCG {max(scores):.4f}"
@@ -70,6 +73,10 @@ def train(
     validation: Annotated[
         str | None,
         typer.Option(help="Held-out part that picks family, settings and epochs: random, temporal, last-day or none."),
+    ] = None,
+    popularity: Annotated[
+        float | None,
+        typer.Option(help="Weight of a popularity term (0: none). Default: picked on validation; 0 without.", min=0),
     ] = None,
     epochs: Annotated[
         int | None,
@@ -102,6 +109,8 @@ def train(
             picks["max_epochs"] = epochs
         if family != "auto":
             picks["families"] = (family,)
+        if popularity is not None or validation == "none":
+            picks["popularity_weights"] = (popularity or 0.0,)
         merged["selection"] = {**merged["selection"], **picks}
         cfg = TrainConfig.model_validate(merged)
         params = TrainParams.model_validate(

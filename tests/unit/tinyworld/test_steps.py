@@ -95,11 +95,11 @@ def test_nightly_options_from_json() -> None:
 
 
 def test_refit_keeps_the_family_and_settings_training_picked(tmp_path: Path) -> None:
-    """The refit fits the chosen family, lambda, weight, epochs and searched settings again: nothing is re-chosen."""
+    """The refit fits the chosen family, lambda, weights, epochs and searched settings again: nothing is re-chosen."""
     settings = _settings(tmp_path)
     etl_result = _etl_result(settings, DAY)
     picked = {
-        "chosen": {"family": "ease+two-tower", "ease_lambda": 100.0, "weight": 2.0},
+        "chosen": {"family": "ease+two-tower", "ease_lambda": 100.0, "weight": 2.0, "popularity": 1.0},
         "epochs": 4,
         "tuned": {"dim": 64, "lr": 0.005},
     }
@@ -115,6 +115,7 @@ def test_refit_keeps_the_family_and_settings_training_picked(tmp_path: Path) -> 
     assert config.selection.validation == "none"
     assert config.selection.families == ("ease+two-tower",)
     assert config.selection.ease_lambdas == (100.0,) and config.selection.blend_weights == (2.0,)
+    assert config.selection.popularity_weights == (1.0,)
 
 
 @pytest.mark.parametrize(("by", "cut"), [("date", "last-day"), ("temporal", "temporal")])
@@ -129,5 +130,6 @@ def test_training_holds_out_what_the_nights_split_holds_out(tmp_path: Path, by: 
     summary = SplitSummary(source="s", out="o", config=config, positive_rule="label", test_positives=1, **counts)
     split = SplitResult(train="t", test="e", summary=summary, lineage=Lineage(step="split", inputs={}))
     assert steps.train(settings, etl_result, split).config.selection.validation == cut
-    pinned = steps.NightlyOptions(train={"selection": {"validation": "none", "families": ["two-tower"]}})
+    fixed = {"validation": "none", "families": ["two-tower"], "popularity_weights": [0.0]}
+    pinned = steps.NightlyOptions(train={"selection": fixed})
     assert steps.train(settings, etl_result, split, pinned).config.selection.validation == "none"

@@ -40,6 +40,20 @@ def test_train_writes_a_loadable_model_and_prints_json(tables: dict[str, Path], 
     assert load_model(out).version == summary["version"]
 
 
+def test_a_pinned_family_without_validation_and_a_fixed_popularity_term(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    """--validation none trains the named family with no popularity term; --popularity W fixes its weight."""
+    args = ["--interactions", str(tables["interactions"]), "--items", str(tables["items"]), "--epochs", "1"]
+    args += ["--family", "two-tower", "--validation", "none", "--json"]
+    plain = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.stdout)["selection"]["chosen"]["popularity"] == 0.0
+    fixed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--popularity", "2"])
+    assert fixed.exit_code == 0, fixed.output
+    assert load_model(tmp_path / "b").metadata["popularity"]["weight"] == 2.0
+
+
 def test_missing_column_exits_2(tmp_path: Path) -> None:
     """A table without item_id is refused before training, naming the column."""
     path = tmp_path / "bad.parquet"

@@ -128,16 +128,21 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(world: Wor
 
 
 def test_the_choice_is_the_best_of_a_bounded_grid_and_is_fitted_on_all_rows(world: World) -> None:
-    """One two-tower plus (EASE alone and each weight) per lambda are tried, no more; the best wins."""
+    """One two-tower plus (EASE alone and each weight) per lambda, then the best with each popularity term; no more."""
     config = TINY.model_copy(update={"selection": SMALL_GRID})
     model = fit_model(world.interactions, world.items, world.users, config)
     selection = model.metadata["selection"]
     candidates = selection["candidates"]
-    assert len(candidates) == 1 + 2 * (1 + 1)
+    families = [c for c in candidates if c["popularity"] == 0]
+    assert len(families) == 1 + 2 * (1 + 1) and len(candidates) == len(families) + 4  # popularity 0.5, 1, 2, 4
     assert {c["family"] for c in candidates} == {"two-tower", "ease", "ease+two-tower"}
-    best = max(candidates, key=lambda c: c["score"])
-    assert selection["chosen"] == {k: best[k] for k in ("family", "ease_lambda", "weight")}
-    assert model.metadata["family"] == best["family"]
+    best = max(families, key=lambda c: c["score"])
+    keys = ("family", "ease_lambda", "weight")
+    assert all({k: c[k] for k in keys} == {k: best[k] for k in keys} for c in candidates if c["popularity"] > 0)
+    winner = max(candidates, key=lambda c: c["score"])
+    assert selection["chosen"] == {k: winner[k] for k in (*keys, "popularity")}
+    assert model.metadata["family"] == winner["family"]
+    assert model.metadata.get("popularity", {}).get("weight", 0.0) == winner["popularity"]
     assert 1 <= selection["epochs"] <= SMALL_GRID.max_epochs
     assert len(selection["epoch_scores"]) <= SMALL_GRID.max_epochs
     assert set(model.user_ids) == set(world.interactions["user_id"])  # refitted on every row, not the fit part
@@ -147,13 +152,13 @@ def test_one_family_can_be_required(world: World) -> None:
     """families=("two-tower",) tries the two-tower alone; validation none trains the pinned choice directly."""
     only = TINY.model_copy(update={"selection": SMALL_GRID.model_copy(update={"families": ("two-tower",)})})
     model = fit_model(world.interactions, world.items, world.users, only)
-    assert [c["family"] for c in model.metadata["selection"]["candidates"]] == ["two-tower"]
+    assert {c["family"] for c in model.metadata["selection"]["candidates"]} == {"two-tower"}
     pinned = TINY.model_copy(update={"selection": Selection().pinned("ease", 100.0, 0.0)})
     model = fit_model(world.interactions, world.items, world.users, pinned)
     assert model.metadata["family"] == "ease" and model.metadata["blend"]["ease_lambda"] == 100.0
     assert model.metadata["selection"] == {
         "validation": "none",
-        "chosen": {"family": "ease", "ease_lambda": 100.0, "weight": 0.0},
+        "chosen": {"family": "ease", "ease_lambda": 100.0, "weight": 0.0, "popularity": 0.0},
     }
 
 
