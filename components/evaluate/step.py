@@ -91,8 +91,10 @@ def _champion(params: EvaluateParams, io: StepIO) -> tuple[int | None, str] | No
 
 
 def _family(model: ModelArtifact) -> str:
-    """The model family its metadata names (artifacts from before families were two-towers)."""
-    return str(model.metadata.get("family", "two-tower"))
+    """The model family its metadata names (artifacts from before families were two-towers) and any popularity term."""
+    family = str(model.metadata.get("family", "two-tower"))
+    weight = model.metadata.get("popularity", {}).get("weight")
+    return f"{family} + popularity x{weight:g}" if weight else family
 
 
 def run(params: EvaluateParams, io: StepIO) -> EvaluateResult:
