@@ -1,24 +1,29 @@
 """Feature store: Feast materialisation and online lookups against raw SQLite on the same rows.
 
 Writes a synthetic feature table with the ETL's schema (``--view``, default ``user_features``: one
-row per user, 11 features, one a 32-float vector; ``creator_features`` has 6 scalars), applies the
-repository over it with the local settings (SQLite online store) in a temporary folder, then in
-the same run:
+row per user, 11 features, one a 32-float vector; ``creator_features`` has 6 scalars), one row per
+entity per day for ``--days`` days, applies the repository over it with the local settings (SQLite
+online store) in a temporary folder, then in the same run:
 
-1. materialise: ``components.features.materialize`` of every row; rows/s over Feast's own call.
-   Peer: the same rows written with ``executemany`` into a plain SQLite table (one row per entity,
-   a column per feature, vectors as float32 blobs).
+1. materialise: ``components.features.materialize`` of each entity's latest row over the view's TTL
+   (a first run); rows/s over the whole call. With ``--feast``, also Feast's own
+   ``FeatureStore.materialize`` over the same interval into a second store (the path ``materialize``
+   replaces; its Dask read costs more the more days the table holds). Peer: the latest rows written
+   with ``executemany`` into a plain SQLite table (one row per entity, a column per feature, vectors
+   as float32 blobs).
 2. online lookups of 1 and ``--batch`` random entities, ``--lookups`` times each: Feast's
    ``get_online_features`` through :class:`components.features.online.OnlineReader`.
    Peers: (a) ``sqlite``: the online store's own file read directly with the query Feast runs,
    entity keys serialised up front, values fetched but not decoded; (b) ``plain``: the plain
    table above, ``SELECT * ... WHERE key IN (...)``.
 3. where ``redis-server`` is installed (and without ``--no-redis``): a throwaway server on a free
-   port, the same rows materialised into Feast's Redis online store, lookups through Feast, and the
-   peer ``redis``: one pipelined ``HGETALL`` per entity of Feast's own keys, values not decoded.
+   port, the same rows materialised into Feast's Redis online store (and with ``--feast`` by Feast's
+   own call into a second database), lookups through Feast, and the peer ``redis``: one pipelined
+   ``HGETALL`` per entity of Feast's own keys, values not decoded.
 
     .venv/bin/python benchmarks/features.py                 # 100k users
     .venv/bin/python benchmarks/features.py --view creator_features --rows 20000 --json
+    .venv/bin/python benchmarks/features.py --rows 30000 --days 10 --feast --lookups 100
 
 Ratios are Feast / the direct read of its SQLite file (lookups), Feast / plain SQLite (writes).
 Nothing here asserts a time: the figures are printed.
@@ -50,6 +55,7 @@ from rich.table import Table  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAMP = datetime(2026, 1, 8, tzinfo=UTC)
+"""The latest day's stamp: the data's "now", and the end of every materialisation."""
 
 
 def percentiles(samples_s: list[float]) -> tuple[float, float]:
@@ -146,8 +152,25 @@ def lookups(calls: dict[str, Callable[[list[int]], Any]], ids: range, count: int
     return figures
 
 
-def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis: bool) -> dict[str, Any]:
+def feast_rate(config: Any, etl_out: Path, view: str, rows: int) -> float:
+    """Rows/s of Feast's own ``FeatureStore.materialize`` of ``view``'s first run into the store of ``config``."""
+    from components.features.apply import apply
+    from components.features.repo import open_repo, quiet
+
+    repo = open_repo(config)
+    apply(repo, str(etl_out))
+    began = time.perf_counter()
+    with quiet():
+        repo.store.materialize(start_date=STAMP - repo.definitions.view(view).ttl, end_date=STAMP, feature_views=[view])
+    return rows / (time.perf_counter() - began)
+
+
+def run(
+    view: str, rows: int, days: int, count: int, batch: int, workdir: Path, with_redis: bool, with_feast: bool
+) -> dict[str, Any]:
     """Every measurement of the module docstring for ``view``; returns the figures."""
+    from datetime import timedelta
+
     from components.features.apply import apply
     from components.features.config import FeatureStoreConfig
     from components.features.local_redis import redis_server
@@ -159,21 +182,29 @@ def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis:
     definitions = load_definitions(REPO_ROOT / "feature_repo")
     spec = definitions.view(view)
     etl_out, ids = workdir / "etl", range(1, rows + 1)
-    data = synthetic_table(spec.table, list(ids), [STAMP])
+    data = synthetic_table(spec.table, list(ids), [STAMP - timedelta(days=d) for d in reversed(range(days))])
     for other in definitions.views:  # apply registers every view: small tables for the others
         write_table(etl_out, other.table, data if other is spec else synthetic_table(other.table, [1, 2], [STAMP]))
     base = FeatureStoreConfig(source_dir=str(REPO_ROOT / "feature_repo"), state=str(workdir / "artifacts" / "features"))
     repo = open_repo(base)
     applied = apply(repo, str(etl_out))
     done = materialize(repo, STAMP, views=[view]).views[0]
-    figures: dict[str, Any] = {"view": view, "features": len(spec.features), "rows": done.rows}
+    figures: dict[str, Any] = {"view": view, "features": len(spec.features), "rows": done.rows, "days": days}
     figures |= {"apply_s": applied.seconds, "materialize_s": done.seconds}
     figures["materialize_rows_per_s"] = done.rows / done.seconds
-    conn, figures["plain_write_rows_per_s"] = plain_table(workdir / "plain.db", data, spec.join_key, spec.feature_names)
+    if with_feast:
+        figures["feast_materialize_rows_per_s"] = feast_rate(
+            base.model_copy(update={"state": str(workdir / "feast")}), etl_out, view, done.rows
+        )
+    latest = data.slice(data.num_rows - rows)  # the last day's rows: one per entity
+    conn, figures["plain_write_rows_per_s"] = plain_table(
+        workdir / "plain.db", latest, spec.join_key, spec.feature_names
+    )
 
     reader = OnlineReader(repo, spec.entity.name, [view])
     first = reader.read_dict([1])[f"{view}__{spec.features[0].name}"][0]
-    assert first in (marker(1, 0), marker(1, 0) + 0.5), first  # entity 1, stamp 0: the synthetic marker
+    mark = marker(1, days - 1)  # entity 1 on the last stamp: the synthetic marker
+    assert first in (mark, mark + 0.5), first
     assert repo.online_store_path is not None
 
     def plain_read(batch: list[int]) -> Any:
@@ -188,14 +219,18 @@ def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis:
     figures |= lookups(calls, ids, count, batch)
     if with_redis:
         with redis_server(workdir) as url:
-            on_redis = open_repo(
-                FeatureStoreConfig.model_validate(
-                    base.model_dump() | {"online_store": "redis", "redis_url": url, "state": str(workdir / "redis")}
-                )
+            on_redis_config = FeatureStoreConfig.model_validate(
+                base.model_dump() | {"online_store": "redis", "redis_url": url, "state": str(workdir / "redis")}
             )
+            on_redis = open_repo(on_redis_config)
             apply(on_redis, str(etl_out))
             done = materialize(on_redis, STAMP, views=[view]).views[0]
             figures["redis_materialize_rows_per_s"] = done.rows / done.seconds
+            if with_feast:  # Feast's own call into database 1 of the same server
+                second = {"state": str(workdir / "feast-redis"), "redis_url": url.removesuffix("/0") + "/1"}
+                figures["redis_feast_materialize_rows_per_s"] = feast_rate(
+                    on_redis_config.model_copy(update=second), etl_out, view, done.rows
+                )
             calls = {
                 "redis_online": OnlineReader(on_redis, spec.entity.name, [view]).read_dict,
                 "redis": redis_reader(url, definitions.project, spec.join_key, ids),
@@ -207,13 +242,16 @@ def run(view: str, rows: int, count: int, batch: int, workdir: Path, with_redis:
 def show(figures: dict[str, Any], batch: int) -> None:
     """Print the figures as tables, with Feast / peer ratios."""
     console = Console()
-    mat = Table(title=f"Materialise {figures['rows']:,} rows of {figures['view']} ({figures['features']} features)")
+    title = f"Materialise {figures['rows']:,} rows of {figures['view']} ({figures['features']} features)"
+    mat = Table(title=f"{title}, from a table of {figures['days']} day(s)")
     for column in ("path", "rows/s", "ratio"):
         mat.add_column(column, justify="left" if column == "path" else "right")
     peer_rate = figures["plain_write_rows_per_s"]
     for key, label in (
-        ("materialize_rows_per_s", "Feast materialize (Dask -> SQLite)"),
-        ("redis_materialize_rows_per_s", "Feast materialize (Dask -> Redis)"),
+        ("materialize_rows_per_s", "materialize (Arrow -> Feast's SQLite store)"),
+        ("feast_materialize_rows_per_s", "Feast's own materialize (Dask -> SQLite)"),
+        ("redis_materialize_rows_per_s", "materialize (Arrow -> Feast's Redis store)"),
+        ("redis_feast_materialize_rows_per_s", "Feast's own materialize (Dask -> Redis)"),
         ("plain_write_rows_per_s", "plain SQLite executemany (peer)"),
     ):
         if key in figures:
@@ -250,6 +288,10 @@ def main() -> None:
         help="The view to fill: user_features (11 features, one a 32-float vector), creator_features (6 scalars).",
     )
     parser.add_argument("--rows", type=int, default=100_000, help="Entities (rows) to materialise.")
+    parser.add_argument(
+        "--days", type=int, default=1, help="Days of rows per entity in the table (the TTL's are read)."
+    )
+    parser.add_argument("--feast", action="store_true", help="Also time Feast's own materialize on the same rows.")
     parser.add_argument("--lookups", type=int, default=1000, help="Timed lookups per batch size and path.")
     parser.add_argument("--batch", type=int, default=100, help="Entities per batched lookup.")
     parser.add_argument("--no-redis", action="store_true", help="Skip the Redis runs even if redis-server exists.")
@@ -260,7 +302,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tinyworld-features-bench-") as scratch:
         workdir = args.workdir or Path(scratch)
         with_redis = not args.no_redis and shutil.which("redis-server") is not None
-        figures = run(args.view, args.rows, args.lookups, args.batch, workdir, with_redis)
+        figures = run(args.view, args.rows, args.days, args.lookups, args.batch, workdir, with_redis, args.feast)
     figures = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
     if args.json:
         print(json.dumps(figures))

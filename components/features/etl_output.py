@@ -1,12 +1,15 @@
-"""Reading the ETL's feature tables directly with Arrow: checks before Feast touches them, and small stats.
+"""Reading the ETL's feature tables directly with Arrow: checks before Feast touches them, stats, latest rows.
 
 Feast's own errors for a missing or mis-shaped source are long stack traces from Dask or Spark;
 these checks fail first with a message naming the table, the path and the command that writes it.
+:func:`latest_rows` is what materialisation hands Feast's online store: each entity's latest row
+in an interval, read with the interval pushed down to the Parquet scan.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,11 +95,32 @@ def latest_timestamp(uri: str, *, storage: StorageOptions | None = None) -> date
     return latest if isinstance(latest, datetime) else None
 
 
-def count_entities(uri: str, key: str, start: datetime, end: datetime, *, storage: StorageOptions | None = None) -> int:
-    """How many distinct ``key`` values have a row with ``start <= event_timestamp <= end``."""
+def latest_rows(
+    uri: str,
+    key: str,
+    columns: Sequence[str],
+    start: datetime,
+    end: datetime,
+    *,
+    storage: StorageOptions | None = None,
+) -> Any:
+    """Each ``key``'s latest row with ``start <= event_timestamp <= end``, as an Arrow table ordered by ``key``.
+
+    The table holds ``key``, ``event_timestamp`` and ``columns``. As when Feast materialises, the row
+    kept is the one with the latest ``event_timestamp``; of rows sharing it, the one read last. Rows
+    without a key are dropped.
+    """
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
     ts = ds.field(TIMESTAMP_COLUMN)
-    rows = dataset(uri, storage=storage).to_table(columns=[key], filter=(ts >= start) & (ts <= end))
-    return int(pc.count_distinct(rows.column(key)).as_py())
+    wanted = [key, TIMESTAMP_COLUMN, *(c for c in columns if c not in (key, TIMESTAMP_COLUMN))]
+    window = (ts >= start) & (ts <= end) & ds.field(key).is_valid()
+    rows = dataset(uri, storage=storage).to_table(columns=wanted, filter=window)
+    if rows.num_rows == 0:
+        return rows
+    order = pc.sort_indices(rows, sort_keys=[(key, "ascending"), (TIMESTAMP_COLUMN, "ascending")])  # stable
+    keys = rows.column(key).take(order).combine_chunks()
+    last = pc.not_equal(keys.slice(0, len(keys) - 1), keys.slice(1))  # the next row is another key's
+    return rows.take(order.filter(pa.concat_arrays([last, pa.array([True])]))).combine_chunks()

@@ -60,14 +60,14 @@ class FeaturesParams(BaseModel):
 
 
 class ViewRows(BaseModel):
-    """One feature view's run: rows registered, entities materialised, and Feast's time for them."""
+    """One feature view's run: rows registered, entities materialised, and the time materialising took."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     applied: int  # rows of the view's ETL table when it was applied
     materialised: int = 0  # entities written to the online store by this run (0: up to date or not chosen)
     start: datetime | None = None  # where this run's interval began; None: the view was not materialised
-    seconds: float = 0.0  # Feast's materialisation time for the view
+    seconds: float = 0.0  # materialising the view: reading its interval, writing it online, recording it
 
 
 class FeaturesResult(BaseModel):

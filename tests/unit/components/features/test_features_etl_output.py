@@ -6,16 +6,17 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from components.etl.tables import USER_FEATURES
 from components.features.config import FeatureStoreConfig
 from components.features.errors import MissingEtlOutputError, NotAppliedError
-from components.features.etl_output import check_tables, count_entities, latest_timestamp
+from components.features.etl_output import check_tables, latest_rows, latest_timestamp
 from components.features.materialize import materialize
 from components.features.repo import load_definitions, open_repo
-from components.features.synthetic import STAMP_BASE, marker, stamp_of, synthetic_table
+from components.features.synthetic import STAMP_BASE, marker, stamp_of, synthetic_table, write_table
 from components.features.training import training_set
 from tests.unit.components.features.conftest import FEATURE_REPO, STAMPS
 
@@ -54,13 +55,42 @@ def test_a_table_without_a_served_column_or_with_a_wrong_type_is_refused(etl_out
         check_tables(str(etl_out), VIEWS)
 
 
-def test_stats_read_the_latest_time_and_entities_in_a_window(etl_out: Path) -> None:
-    """latest_timestamp is the last stamp; count_entities counts distinct keys with a row in [start, end]."""
+def test_stats_read_the_latest_time(etl_out: Path) -> None:
+    """latest_timestamp is the last stamp, read from a folder or a file:// URL."""
     uri = str(etl_out / "user_features")
     assert latest_timestamp(uri) == STAMPS[-1]
     assert latest_timestamp(f"file://{uri}/") == STAMPS[-1]  # the storage resolver reads URLs as well
-    assert count_entities(uri, "user_id", STAMPS[-1], STAMPS[-1]) == 3
-    assert count_entities(uri, "user_id", STAMPS[0] - timedelta(days=2), STAMPS[0] - timedelta(days=1)) == 0
+
+
+def test_latest_rows_keep_each_keys_last_row_in_the_window(tmp_path: Path) -> None:
+    """One row per key: its latest in [start, end] (both inclusive) whatever file holds it; none outside."""
+    day = timedelta(days=1)
+    stamps = (STAMPS[0] - day, *STAMPS, STAMPS[-1] + day)  # 4 stamps: the window is the middle two
+    root = tmp_path / "etl"
+    write_table(root, USER_FEATURES, synthetic_table(USER_FEATURES, [1, 2], stamps[2:]), "part-00000")  # read first
+    write_table(root, USER_FEATURES, synthetic_table(USER_FEATURES, [1, 2, 3], stamps[:2]), "part-00001")
+    write_table(root, USER_FEATURES, synthetic_table(USER_FEATURES, [4], stamps[:1]), "part-00002")
+    uri = str(root / "user_features")
+    rows = latest_rows(uri, "user_id", ["clicks_7d", "content_profile"], STAMPS[0], STAMPS[-1])
+    assert rows.column_names == ["user_id", "event_timestamp", "clicks_7d", "content_profile"]
+    assert rows.column("user_id").to_pylist() == [1, 2, 3]  # 4 has no row in the window
+    assert [stamp_of(v) for v in rows.column("clicks_7d").to_pylist()] == [0, 0, 1]  # the index in each part
+    assert rows.column("event_timestamp").to_pylist() == [STAMPS[-1], STAMPS[-1], STAMPS[0]]
+    assert rows.column("content_profile")[0].as_py()[0] == marker(1, 0)
+    assert all(chunks == 1 for chunks in (c.num_chunks for c in rows.columns))
+    empty = latest_rows(uri, "user_id", ["clicks_7d"], stamps[-1] + day, stamps[-1] + 2 * day)
+    assert empty.num_rows == 0 and empty.schema.field("clicks_7d").type == pa.int64()
+
+
+def test_latest_rows_of_a_stamp_shared_by_two_rows_is_the_one_read_last(tmp_path: Path) -> None:
+    """Two rows of one key at its latest stamp: the later one in read order is kept."""
+    root = tmp_path / "etl"
+    first = synthetic_table(USER_FEATURES, [1], STAMPS[1:])
+    column = first.schema.get_field_index("clicks_7d")
+    second = first.set_column(column, first.schema.field(column), pa.array([7], pa.int64()))
+    write_table(root, USER_FEATURES, pa.concat_tables([first, second]))
+    rows = latest_rows(str(root / "user_features"), "user_id", ["clicks_7d"], STAMPS[0], STAMPS[-1])
+    assert rows.column("clicks_7d").to_pylist() == [7]
 
 
 def test_synthetic_values_encode_entity_and_stamp() -> None:
