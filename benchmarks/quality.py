@@ -99,9 +99,11 @@ def judge(
 def _chosen(model: ModelArtifact) -> str:
     chosen = model.metadata.get("selection", {}).get("chosen", {})
     family = str(model.metadata.get("family", "two-tower"))
-    if family == "two-tower" or not chosen:
+    if not chosen:
         return family
-    return f"{family} (lambda {chosen['ease_lambda']:g}, weight {chosen['weight']:g})"
+    if family != "two-tower":
+        family = f"{family} (lambda {chosen['ease_lambda']:g}, weight {chosen['weight']:g})"
+    return f"{family} + popularity x{chosen['popularity']:g}" if chosen.get("popularity") else family
 
 
 def cold_start(
