@@ -20,10 +20,12 @@ On disk (a local folder, or an object-store URL such as ``s3://bucket/models/v1`
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -72,6 +74,13 @@ def _lookup_index(ids: npt.NDArray[np.int64]) -> pd.Index:
     if len(index) and index.is_unique:
         index.get_indexer(index[:1])
     return index
+
+
+def derived_identity(base: dict[str, Any], facts: dict[str, Any]) -> dict[str, str]:
+    """``version`` and ``created_at`` of a model made from ``base``'s metadata and ``facts`` (a blend, a term)."""
+    created = datetime.now(UTC)
+    digest = hashlib.sha1(json.dumps({"base": base.get("version"), **facts}, sort_keys=True).encode()).hexdigest()
+    return {"version": f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}", "created_at": created.isoformat()}
 
 
 @dataclass

@@ -20,10 +20,7 @@ a sample of training users, so a new item is ranked among the known ones by its 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -35,7 +32,7 @@ from scipy import sparse
 from components.evaluate.peers import ease_weights
 from components.evaluate.ranking import pair_matrix
 from components.split.table import integer_ids, positive_mask
-from components.train.artifact import ModelArtifact
+from components.train.artifact import ModelArtifact, derived_identity
 from components.train.encoder import ContentEncoder, PlacedEncoder
 
 MOMENT_USERS = 2_000
@@ -166,12 +163,9 @@ def family_of(weight: float) -> str:
 
 
 def _metadata(base: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
-    created = datetime.now(UTC)
-    digest = hashlib.sha1(json.dumps({"base": base.get("version"), **facts}, sort_keys=True).encode()).hexdigest()
     return {
         **base,
-        "version": f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}",
-        "created_at": created.isoformat(),
+        **derived_identity(base, facts),
         "model": facts["family"],
         "family": facts["family"],
         "blend": facts,

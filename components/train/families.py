@@ -193,28 +193,20 @@ def _final(
     choice: Candidate,
     progress: bool,
 ) -> ModelArtifact:
-    """The chosen family fitted on all ``interactions``."""
-    tt = train(interactions, items, users, config, progress=progress)
-    if choice.family == "two-tower":
-        return tt
-    assert choice.ease_lambda is not None
-    s = config.selection
-    factors = fit_ease_factors(
-        interactions, tt.user_ids, tt.item_ids, lam=choice.ease_lambda, max_items=s.ease_max_items, rank=s.ease_rank
-    )
-    return blend(tt, factors, choice.weight)
-
-
-def _fitted(
-    interactions: pd.DataFrame,
-    items: pd.DataFrame | None,
-    users: pd.DataFrame | None,
-    config: TrainConfig,
-    choice: Candidate,
-    progress: bool,
-) -> ModelArtifact:
     """The chosen family and popularity term fitted on all ``interactions``."""
-    model = _final(interactions, items, users, config, choice, progress)
+    model = train(interactions, items, users, config, progress=progress)
+    if choice.family != "two-tower":
+        assert choice.ease_lambda is not None
+        s = config.selection
+        factors = fit_ease_factors(
+            interactions,
+            model.user_ids,
+            model.item_ids,
+            lam=choice.ease_lambda,
+            max_items=s.ease_max_items,
+            rank=s.ease_rank,
+        )
+        model = blend(model, factors, choice.weight)
     return with_popularity(model, interactions, choice.popularity)
 
 
@@ -242,7 +234,7 @@ def fit_model(
             popularity=selection.popularity_weights[0],
             score=float("nan"),
         )
-        model = _fitted(interactions, items, users, config, choice, progress)
+        model = _final(interactions, items, users, config, choice, progress)
         return model.with_metadata(selection={"validation": "none", "chosen": _chosen(choice)})
     started = time.perf_counter()
     fit, held, method = holdout(interactions, selection)
@@ -262,7 +254,7 @@ def fit_model(
     choice = max(tried, key=lambda c: c.score)
     seconds = time.perf_counter() - started
     log.info("chose %s (validation NDCG %.4f) in %.1f s; fitting it on all rows", _label(choice), choice.score, seconds)
-    model = _fitted(interactions, items, users, _with_epochs(tuned, epochs), choice, progress)
+    model = _final(interactions, items, users, _with_epochs(tuned, epochs), choice, progress)
     facts: dict[str, Any] = {
         "validation": method,
         "held_out_rows": len(held),

@@ -13,16 +13,12 @@ Training picks the weight on held-out rows (:mod:`components.train.families`; 0 
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, datetime
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from components.split.table import integer_ids, positive_mask
-from components.train.artifact import ModelArtifact
+from components.train.artifact import ModelArtifact, derived_identity
 from components.train.encoder import ContentEncoder, PlacedEncoder
 
 SPREAD_USERS = 2_000
@@ -72,15 +68,12 @@ def with_popularity(model: ModelArtifact, interactions: pd.DataFrame, weight: fl
 
 
 def _metadata(base: dict[str, object], facts: dict[str, float]) -> dict[str, object]:
-    created = datetime.now(UTC)
-    digest = hashlib.sha1(json.dumps({"base": base.get("version"), **facts}, sort_keys=True).encode()).hexdigest()
     embedding = dict(base.get("embedding", {}))  # type: ignore[call-overload]
     embedding["dim"] = int(embedding.get("dim", 0)) + 1
     embedding["score"] = f"{embedding.get('score', 'the model')}; plus weight * spread * item popularity"
     return {
         **base,
-        "version": f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}",
-        "created_at": created.isoformat(),
+        **derived_identity(base, facts),
         "popularity": facts,
         "embedding": embedding,
     }
