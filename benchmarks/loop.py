@@ -1,6 +1,7 @@
 """The closed loop: minutes per simulated day, and where they go, beside SimNet living the day alone.
 
-Runs ``tinyworld up`` (the loop of ``make run``) for ``--days`` days of ``--users`` users, then
+Runs ``tinyworld up`` (the loop of ``make run``, its reference runs of SimNet's popularity and
+oracle policies beside it, as ``make run`` does) for ``--days`` days of ``--users`` users, then
 splits each day's wall time into its parts: the world (SimNet's own simulation), serving (the
 platform answering the world's feeds), event delivery (in the background, overlapping the
 world; shown, not added) and each nightly step (promote's and daily's, as their results record
@@ -42,14 +43,14 @@ def peer_seconds(users: int, days: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(users: int, days: int, seed: int, ray: bool) -> dict[str, Any]:
+def measure(users: int, days: int, seed: int, ray: bool, references: bool = True) -> dict[str, Any]:
     """Run the loop and the peer; return the figures."""
     from tinyworld.loop.run import up
     from tinyworld.loop.state import UpOptions
 
     peer = peer_seconds(users, days, seed)
     with tempfile.TemporaryDirectory(prefix="tinyworld-loop-") as runs:
-        options = UpOptions(users=users, days=days, seed=seed, ray=ray, peers=False)
+        options = UpOptions(users=users, days=days, seed=seed, ray=ray, peers=references)
         state = up(options, Path(runs), progress=True)
     parts: dict[str, float] = defaultdict(float)
     for record in state.days:
@@ -83,9 +84,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-ray", dest="ray", action="store_false", help="serve with uvicorn alone")
+    parser.add_argument(
+        "--no-references",
+        dest="references",
+        action="store_false",
+        help="skip the loop's own reference runs (SimNet's popularity and oracle beside it): not make run's loop",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    result = measure(args.users, args.days, args.seed, args.ray)
+    result = measure(args.users, args.days, args.seed, args.ray, args.references)
     if args.json:
         print(json.dumps(result))
         return

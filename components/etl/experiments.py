@@ -158,7 +158,7 @@ def arm_summaries(
 def version_counts(lake_df: DataFrame, window: Window, labels: ExperimentLabels) -> DataFrame:
     """Impressions per (day, experiment, arm, model_version) of the reported days (a few rows).
 
-    Read from the lake itself (five columns of the impressions): the cached event frame does
+    Read from the lake itself (five columns of the impressions): the job's event frame does
     not carry ``model_version``.
     """
     from pyspark.sql import functions as F
