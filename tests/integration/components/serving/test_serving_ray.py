@@ -125,3 +125,16 @@ def test_a_killed_replica_is_replaced_and_no_acknowledged_event_is_lost(served: 
         wait_until(lambda expected=expected: sorted(lake_ids(lake)) == expected)
         wait_until(lambda: httpx.get(f"{url}/healthz", timeout=5).status_code == 200)
     assert len(lake_ids(lake)) == len(set(lake_ids(lake))) == 100
+
+
+def test_the_replicas_run_at_the_servers_priority(served: tuple[str, Path]) -> None:
+    """Ray's default would start its workers at niceness 15, below the loop's reference runs (10)."""
+    import os
+
+    import ray
+
+    @ray.remote(num_cpus=0)
+    def niceness() -> int:
+        return os.nice(0)
+
+    assert ray.get(niceness.remote(), timeout=60) == os.nice(0)
