@@ -77,18 +77,10 @@ def await_ready(
     return "timeout"
 
 
-def stop(
-    process: subprocess.Popen[bytes], pid_file: Path, first: signal.Signals, timeout_s: float, *, leader: bool = False
-) -> int:
-    """Send ``first`` to the child's group, wait up to ``timeout_s``, then kill the group; returns its code.
-
-    ``leader``: send ``first`` to the child alone, for a child that stops what it started itself.
-    """
+def stop(process: subprocess.Popen[bytes], pid_file: Path, first: signal.Signals, timeout_s: float) -> int:
+    """Send ``first`` to the child's group, wait up to ``timeout_s``, then kill the group; returns its code."""
     if process.poll() is None:
-        if leader:
-            process.send_signal(first)
-        else:
-            _signal_group(process.pid, first)
+        _signal_group(process.pid, first)
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -97,15 +97,10 @@ class LocalPlatform:
         raise PlatformUnavailable(f"the platform did not answer within {self.start_timeout_s:g} s; see {self.log_file}")
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        """Ask the server to stop, then end its process group.
-
-        The interrupt goes to the server alone, which shuts down the Ray it started. Sent to the
-        whole group, it reached Ray's own processes too, and at 100,000 users the server then did
-        not stop within a minute (every run waited that minute out before the kill).
-        """
+        """Ask the server to stop (it flushes pending events), then end its process group."""
         process, self._process = self._process, None
         if process is not None:
-            stop(process, self.pid_file, signal.SIGINT, timeout_s, leader=True)
+            stop(process, self.pid_file, signal.SIGINT, timeout_s)
 
     def health(self) -> dict[str, Any]:
         """The ``/healthz`` document (status ok or degraded, what each arm serves)."""
