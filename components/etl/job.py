@@ -152,7 +152,7 @@ def _run(
     lake_df = lake_frame(spark, lake)
     # Not cached: each table scans only the columns it needs and aggregates before it shuffles.
     # Caching the window's events (after one shuffle by user) cost more than the scans it saved:
-    # 170 s against 120 s for the 7-day window of 100k users (docs/data.md, "Performance").
+    # 150-170 s against 120-129 s for the 7-day window of 100k users (docs/data.md, "Performance").
     events = window_events(lake_df, window)
     reported = events.where(F.col("day").between(F.lit(start), F.lit(end)))
     result = EtlResult(start=start, end=end, out=out, events=0)

@@ -35,10 +35,6 @@ PORT_SPAN = 100
 """Direct-ingress ports per host: replica rank r listens on about ``port + r`` (Ray allocates them)."""
 
 
-WORKER_NICENESS = "RAY_worker_niceness"
-"""Ray's setting of its workers' niceness (read by the raylet a local ``ray.init`` starts)."""
-
-
 def ray_environment(port: int) -> dict[str, str]:
     """Environment for the Ray processes: no usage stats, throughput-optimised Serve, quiet logs.
 
@@ -151,7 +147,7 @@ def serve_ray_app(
     # Ray starts its workers (the replicas among them) at niceness 15: below anything else on the
     # machine, even the loop's reference runs (10), which then took the replica's core while the
     # world waited for its feeds. The Ray this process starts runs them at normal priority.
-    os.environ.setdefault(WORKER_NICENESS, "0")
+    os.environ.setdefault("RAY_worker_niceness", "0")  # read by the raylet ray.init starts
     if not ray.is_initialized():
         ray.init(
             address=address,

@@ -7,6 +7,7 @@ acknowledges events, kills the replica before it flushed them, and checks that t
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -129,8 +130,6 @@ def test_a_killed_replica_is_replaced_and_no_acknowledged_event_is_lost(served: 
 
 def test_the_replicas_run_at_the_servers_priority(served: tuple[str, Path]) -> None:
     """Ray's default would start its workers at niceness 15, below the loop's reference runs (10)."""
-    import os
-
     import ray
 
     @ray.remote(num_cpus=0)
