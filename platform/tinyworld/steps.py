@@ -46,6 +46,19 @@ VALIDATION_STATE = "validation/state.json"
 FEATURES_DIR = "features"
 
 
+def nightly_train_config() -> TrainConfig:
+    """Training's defaults, less the popularity term: a night's logs are the platform's own serving.
+
+    Held-out clicks of those logs follow what the serving policy showed (popularity on the first
+    day, the champion after), so a popularity term wins offline by ranking the policy's own picks
+    higher, whether or not users prefer them: in the loop it was picked every night on one seed and
+    lowered its challenger's live score (docs/loop.md). The A/B test judges a model on live traffic;
+    the term stays for logs from elsewhere (``tinyworld train``), and options can offer it again.
+    """
+    config = TrainConfig()
+    return config.model_copy(update={"selection": config.selection.model_copy(update={"popularity_weights": (0.0,)})})
+
+
 class NightlyOptions(BaseModel):
     """The knobs of one night that are not the environment's: history, model and processes."""
 
@@ -53,7 +66,7 @@ class NightlyOptions(BaseModel):
 
     # days of events the night's ETL reports (the night's day included); training sees all but the last
     history_days: int = Field(7, ge=2, le=90)
-    train: TrainConfig = Field(default_factory=TrainConfig)  # the model's hyper-parameters
+    train: TrainConfig = Field(default_factory=nightly_train_config)  # the model's hyper-parameters
     nproc: int = Field(1, ge=1, le=64)  # training processes (torchrun above 1)
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)  # the offline gate to challenger
     # date: the days before the night's day train and the day tests; temporal: each user's latest

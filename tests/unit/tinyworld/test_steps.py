@@ -12,6 +12,7 @@ from components.split.run import SplitSummary
 from components.split.splitters import SplitConfig
 from components.split.step import SplitResult
 from components.step import Lineage, Window
+from components.train.config import TrainConfig
 from components.train.step import TrainResult
 from tinyworld import steps
 from tinyworld.pipelines.tasks import night_of, options_of
@@ -133,3 +134,20 @@ def test_training_holds_out_what_the_nights_split_holds_out(tmp_path: Path, by: 
     fixed = {"validation": "none", "families": ["two-tower"], "popularity_weights": [0.0]}
     pinned = steps.NightlyOptions(train={"selection": fixed})
     assert steps.train(settings, etl_result, split, pinned).config.selection.validation == "none"
+
+
+def test_the_nightly_pipeline_offers_no_popularity_term_unless_asked(tmp_path: Path) -> None:
+    """A night's logs are its own serving's: training's defaults less the term; options may offer it again."""
+    settings = _settings(tmp_path)
+    etl_result = _etl_result(settings, DAY)
+    counts = dict.fromkeys(
+        ("rows", "train_rows", "test_rows", "users", "test_users", "train_only_users", "train_positives"), 1
+    )
+    config = SplitConfig(by="date", test_day=DAY)
+    summary = SplitSummary(source="s", out="o", config=config, positive_rule="label", test_positives=1, **counts)
+    split = SplitResult(train="t", test="e", summary=summary, lineage=Lineage(step="split", inputs={}))
+    selection = steps.train(settings, etl_result, split).config.selection
+    assert selection.popularity_weights == (0.0,)
+    assert selection.ease_lambdas == TrainConfig().selection.ease_lambdas  # the rest of training's defaults
+    offered = steps.NightlyOptions(train={"selection": {"popularity_weights": [0.0, 0.5]}})
+    assert steps.train(settings, etl_result, split, offered).config.selection.popularity_weights == (0.0, 0.5)
