@@ -28,7 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+
+# scipy is imported by the functions that use it: every pipeline task imports this module (through
+# the ETL's options), and scipy.stats alone costs most of a second of each task's start-up.
 
 EXACT_TERMS_LIMIT = 5_000_000
 """Above this many terms the Beta comparison uses its normal approximation (error < 1e-4)."""
@@ -62,6 +64,8 @@ def welch(a: Moments, b: Moments, confidence: float = 0.95) -> WelchResult | Non
     small that their squares underflow): the interval is undefined. Agrees with
     ``scipy.stats.ttest_ind(b, a, equal_var=False)``.
     """
+    from scipy import stats
+
     if a.n < 2 or b.n < 2:
         return None
     va, vb = a.var / a.n, b.var / b.n
@@ -87,6 +91,8 @@ def prob_positive(result: WelchResult) -> float:
     below, 0.5 at 0. It is computed from per-user values, so clustered impressions are not
     counted as independent evidence.
     """
+    from scipy import stats
+
     return float(stats.t.cdf(result.diff / result.se, result.df))
 
 
@@ -139,6 +145,8 @@ class Interval:
 
 def ratio_diff(a: RatioEstimate, b: RatioEstimate, confidence: float = 0.95) -> Interval | None:
     """The normal interval and p-value of ``b.ratio - a.ratio`` (independent groups); None if se is 0."""
+    from scipy import stats
+
     se = math.sqrt(a.se**2 + b.se**2)
     if se <= 0.0 or not math.isfinite(se):
         return None
@@ -150,6 +158,8 @@ def ratio_diff(a: RatioEstimate, b: RatioEstimate, confidence: float = 0.95) -> 
 
 def _prob_exact(a_a: int, b_a: int, a_b: int, b_b: int) -> float:
     """``P(X_B > X_A)``, ``X ~ Beta(alpha, beta)``, for integer ``a_b``: a sum of ``a_b`` terms."""
+    from scipy import special
+
     i = np.arange(a_b, dtype=np.float64)
     log_terms = (
         special.betaln(a_a + i, b_a + b_b) - np.log(b_b + i) - special.betaln(1.0 + i, b_b) - special.betaln(a_a, b_a)
@@ -164,6 +174,8 @@ def prob_b_beats_a(clicks_a: int, impressions_a: int, clicks_b: int, impressions
     continuous so ``P(A > B) = 1 - P(B > A)``. Raises ValueError for clicks outside
     ``[0, impressions]``.
     """
+    from scipy import stats
+
     for c, n in ((clicks_a, impressions_a), (clicks_b, impressions_b)):
         if c < 0 or n < 0 or c > n:
             raise ValueError(f"need 0 <= clicks <= impressions, got {c} / {n}")
@@ -211,6 +223,8 @@ def srm(observed: Mapping[str, int], shares: Mapping[str, float]) -> SrmResult:
     Arms in ``shares`` that were not observed count as 0 users. One arm, or no users, gives
     chi2 0 and p-value 1.
     """
+    from scipy import stats
+
     arms = sorted(shares)
     counts = np.array([observed.get(arm, 0) for arm in arms], dtype=np.float64)
     total = counts.sum()

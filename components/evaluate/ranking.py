@@ -14,11 +14,14 @@ not depend on the user (popularity) use :func:`top_k_shared`, which needs no sco
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
 from scipy import sparse
+
+if TYPE_CHECKING:
+    import torch  # imported where it ranks: a task that only reads results skips its second of start-up
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ def top_k(
         raise ValueError(f"k must be between 1 and the catalogue size {n_items}, got {k}")
     if exclude is not None and exclude.shape != (n_users, n_items):
         raise ValueError(f"exclude must have shape {(n_users, n_items)}, got {exclude.shape}")
+    import torch
+
     target = torch.device(device)
     items = torch.as_tensor(items_np, device=target).T.contiguous()
     blocked = None
@@ -97,6 +102,8 @@ def top_k(
 
 def _exclude(scores: torch.Tensor, block: sparse.csr_matrix) -> None:
     """Set ``scores[i, j]`` to -inf for every stored entry (i, j) of ``block`` (in place)."""
+    import torch
+
     rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
     device = scores.device
     scores[torch.as_tensor(rows, device=device), torch.as_tensor(block.indices, device=device)] = -torch.inf
@@ -104,6 +111,8 @@ def _exclude(scores: torch.Tensor, block: sparse.csr_matrix) -> None:
 
 def _best(scores: torch.Tensor, k: int) -> npt.NDArray[np.int64]:
     """The ``k`` best columns per row, best first; :data:`NO_ITEM` where only -inf was left."""
+    import torch
+
     values, index = torch.topk(scores, k, dim=1, sorted=True)
     index[values == -torch.inf] = NO_ITEM
     return np.asarray(index.cpu().numpy(), dtype=np.int64)
@@ -123,6 +132,8 @@ def top_k_scores(
         raise ValueError(f"k must be between 1 and the catalogue size {n_items}, got {k}")
     if exclude is not None and exclude.shape != (n_users, n_items):
         raise ValueError(f"exclude must have shape {(n_users, n_items)}, got {exclude.shape}")
+    import torch
+
     masked = torch.from_numpy(np.array(matrix, copy=True))
     if exclude is not None and exclude.nnz:
         _exclude(masked, exclude)
