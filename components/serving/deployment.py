@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from typing import Any, cast
 
 from pydantic import SecretStr
@@ -138,7 +140,8 @@ def serve_ray_app(
     """Start (or join) Ray and run a bound Serve application at ``/``; returns ``http://host:port``.
 
     The application's ingress replica answers on ``port`` itself (direct ingress); Ray's own HTTP
-    proxy, the slow path, is moved aside to ``port + PORT_SPAN``. ``blocking`` waits until interrupted.
+    proxy, the slow path, is moved aside to ``port + PORT_SPAN``. ``blocking`` serves until SIGINT or
+    SIGTERM (:func:`stop_signals`), then stops Serve and Ray.
     """
     import ray
 
@@ -148,6 +151,9 @@ def serve_ray_app(
     # machine, even the loop's reference runs (10), which then took the replica's core while the
     # world waited for its feeds. The Ray this process starts runs them at normal priority.
     os.environ.setdefault("RAY_worker_niceness", "0")  # read by the raylet ray.init starts
+    # A direct-ingress replica that stops first waits 30 s for external load balancers to let go of
+    # it; here no balancer stands in front, and stopping the server would wait that out.
+    os.environ.setdefault("RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S", "2")
     if not ray.is_initialized():
         ray.init(
             address=address,
@@ -155,6 +161,26 @@ def serve_ray_app(
             logging_level=logging.WARNING,
             runtime_env={"env_vars": environment},
         )
+    stop = stop_signals() if blocking else None  # after ray.init, whose own SIGTERM handler would end us
     serve.start(http_options={"host": host, "port": port + PORT_SPAN})
-    serve.run(app, name=name, route_prefix="/", blocking=blocking)
+    serve.run(app, name=name, route_prefix="/", blocking=False)
+    if stop is not None:
+        while not stop.wait(1.0):
+            pass
+        log.warning("stopping: the application's replicas (each flushes what it acknowledged), then Ray")
+        serve.delete(name)  # not serve.shutdown(): it waits out the proxy's 30 s draining period
+        ray.shutdown()
     return f"http://{host}:{port}"
+
+
+def stop_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM from now on, whatever this process inherited for them.
+
+    A process started in the background inherits SIGINT ignored, and Python only turns SIGINT into
+    KeyboardInterrupt when it is not; SIGTERM (what Kubernetes, a parent's death signal and
+    ``tinyworld up`` send) would end the process without stopping Serve and Ray. Both stop the server.
+    """
+    received = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: received.set())
+    return received

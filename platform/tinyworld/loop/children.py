@@ -77,10 +77,20 @@ def await_ready(
     return "timeout"
 
 
-def stop(process: subprocess.Popen[bytes], pid_file: Path, first: signal.Signals, timeout_s: float) -> int:
-    """Send ``first`` to the child's group, wait up to ``timeout_s``, then kill the group; returns its code."""
+def stop(
+    process: subprocess.Popen[bytes], pid_file: Path, first: signal.Signals, timeout_s: float, *, group: bool = True
+) -> int:
+    """Send ``first`` to the child's group (or the child alone), wait up to ``timeout_s``, then kill the group.
+
+    ``group=False`` is for a child that stops what it started itself, in order (the platform stops
+    Serve, then Ray): a signal that reached those processes too would pull them out from under it.
+    Returns the child's exit code.
+    """
     if process.poll() is None:
-        _signal_group(process.pid, first)
+        if group:
+            _signal_group(process.pid, first)
+        else:
+            process.send_signal(first)
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +35,31 @@ HEALTH_PATH = "/healthz"
 
 class PlatformUnavailable(RuntimeError):
     """The local platform did not start, or stopped answering."""
+
+
+def wait_until_bindable(port: int, timeout_s: float = 90.0) -> None:
+    """Return once ``port`` can be bound on 127.0.0.1 the way a Ray Serve replica binds it.
+
+    The replica binds without SO_REUSEADDR, so for about a minute after a server on the port stopped
+    its closed connections (TIME_WAIT) make the bind fail, and Ray then quietly takes the next free
+    port while the loop would wait on this one. Raises PlatformUnavailable when another process
+    listens on the port, or when it stays unbindable for ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise PlatformUnavailable(f"port {port} is taken by another server: stop it, or give --port")
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise PlatformUnavailable(f"port {port} could not be bound for {timeout_s:g} s: give another --port")
+        log.info("port %s still holds closed connections; waiting until it can be bound", port)
+        time.sleep(2.0)
 
 
 class LocalPlatform:
@@ -68,6 +94,8 @@ class LocalPlatform:
 
     def start(self) -> None:
         """Start the server and wait until ``/healthz`` answers (it may say an arm is degraded)."""
+        if self.ray:
+            wait_until_bindable(self.port)
         command = [
             sys.executable,
             "-m",
@@ -96,11 +124,23 @@ class LocalPlatform:
         self.stop()
         raise PlatformUnavailable(f"the platform did not answer within {self.start_timeout_s:g} s; see {self.log_file}")
 
-    def stop(self, timeout_s: float = 60.0) -> None:
-        """Ask the server to stop (it flushes pending events), then end its process group."""
+    @property
+    def pid(self) -> int:
+        """The server's process id (it leads the process group and session of what it started)."""
+        if self._process is None:
+            raise PlatformUnavailable("the platform is not running")
+        return self._process.pid
+
+    def stop(self, timeout_s: float = 60.0) -> int | None:
+        """Ask the server to stop (SIGTERM: it drains Serve, flushing pending events, then Ray); then end its group.
+
+        Returns its exit code (negative: the signal that ended it, -9 when it had to be killed), None
+        when it was not running.
+        """
         process, self._process = self._process, None
-        if process is not None:
-            stop(process, self.pid_file, signal.SIGINT, timeout_s)
+        if process is None:
+            return None
+        return stop(process, self.pid_file, signal.SIGTERM, timeout_s, group=False)
 
     def health(self) -> dict[str, Any]:
         """The ``/healthz`` document (status ok or degraded, what each arm serves)."""
