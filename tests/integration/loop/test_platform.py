@@ -64,7 +64,7 @@ def test_the_ray_platform_stops_on_its_own_and_flushes_what_it_acknowledged(
     assert code == 0, (tmp_path / "platform.log").read_text()[-2000:]  # not killed after the timeout
     assert session_processes(leader) == []
     ids = ds.dataset(tmp_path / "lake", format="parquet", partitioning="hive").to_table()["event_id"].to_pylist()
-    assert sorted(ids) == sorted(e["event_id"] for e in events)
+    assert sorted(ids) == sorted(str(e["event_id"]) for e in events)
     platform.close()
 
 
