@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.etl.job import EtlOptions
 from components.etl.step import EtlParams, EtlStepResult, ExperimentLogLocation
@@ -76,6 +76,19 @@ class NightlyOptions(BaseModel):
     # (the test day included) and register that fit: the served model then knows the newest day's
     # users and items. The gate judged the held-out fit; the refit only adds the day it held out
     refit: bool = True
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _over_the_nightly_defaults(cls, value: object) -> object:
+        """Training options given in part override the nightly defaults, not training's own.
+
+        ``{"epochs": 4}`` keeps the night's selection (no popularity term); a ``selection`` given
+        in part is merged into the night's the same way.
+        """
+        if not isinstance(value, dict):
+            return value
+        base = nightly_train_config().model_dump()
+        return {**base, **value, "selection": {**base["selection"], **value.get("selection", {})}}
 
 
 def io(settings: Settings, progress: Progress | None = None) -> StepIO:

@@ -151,3 +151,6 @@ def test_the_nightly_pipeline_offers_no_popularity_term_unless_asked(tmp_path: P
     assert selection.ease_lambdas == TrainConfig().selection.ease_lambdas  # the rest of training's defaults
     offered = steps.NightlyOptions(train={"selection": {"popularity_weights": [0.0, 0.5]}})
     assert steps.train(settings, etl_result, split, offered).config.selection.popularity_weights == (0.0, 0.5)
+    assert offered.train.selection.ease_lambdas == TrainConfig().selection.ease_lambdas
+    other = options_of('{"train": {"epochs": 4}}')  # options given in part keep the night's selection
+    assert other.train.epochs == 4 and other.train.selection.popularity_weights == (0.0,)
