@@ -28,11 +28,11 @@ MAX_DECAY_EXPONENT = 1000.0
 """Largest (days read / half-life) the running-sum form of the decay can take in float64."""
 
 
-def count_of(kind: str) -> Column:
-    """Aggregate: how many rows have ``type == kind`` (bigint, 0 if none)."""
+def count_of(kind: str | int, column: str = "type") -> Column:
+    """Aggregate: how many rows have ``column == kind`` (bigint, 0 if none)."""
     from pyspark.sql import functions as F
 
-    return F.count(F.when(F.col("type") == kind, True))
+    return F.count(F.when(F.col(column) == kind, True))
 
 
 def ratio(num: str | Column, den: str | Column) -> Column:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.etl.aggregates import PAIR_TYPES, day_number, decayed, ratio
+from components.etl.aggregates import PAIR_TYPES, count_of, day_number, decayed, ratio
 from components.etl.tables import (
     CREATOR_METRICS,
     DAU,
@@ -95,35 +95,32 @@ def item_popularity(item_day: DataFrame, window: Window, half_life_days: float) 
 def user_item_engagement(reported: DataFrame) -> DataFrame:
     """Per (user, item) over the reported days: counts, total dwell and the last event time.
 
-    Pairs barely repeat (at 100,000 users x 7 days, 35 M events make 18.5 M pairs), so a
-    partial aggregate before the shuffle would look every event up in a hash map for little
-    reduction. Each event is shuffled once by its pair, as a narrow numeric row (the event
-    type as a small code), and aggregated there: 13-16 s instead of 20-25 s for that window.
+    Pairs barely repeat (35 M events make 18.5 M pairs at 100,000 users x 7 days), so a partial
+    aggregate before the shuffle would look every event up in a hash map for little reduction:
+    each event is shuffled once by its pair, as a narrow numeric row (its type as a small
+    code), and aggregated there (docs/data.md, "Performance").
     """
     from pyspark.sql import functions as F
 
     keys = ("user_id", "item_id")
+    codes = {kind: number for number, kind in enumerate(PAIR_TYPES)}
     code = F.when(F.col("type") == PAIR_TYPES[0], 0)
-    for number, kind in enumerate(PAIR_TYPES[1:], start=1):
-        code = code.when(F.col("type") == kind, number)
+    for kind in PAIR_TYPES[1:]:
+        code = code.when(F.col("type") == kind, codes[kind])
     pairs = reported.where(F.col("type").isin(*PAIR_TYPES) & F.col("item_id").isNotNull()).select(
         *keys,
         "ts",
         code.cast("tinyint").alias("_kind"),
         F.when(F.col("type") == "dwell", F.col("dwell_ms")).alias("_dwell"),
     )
-
-    def count_of_kind(kind: str) -> Column:
-        return F.count(F.when(F.col("_kind") == PAIR_TYPES.index(kind), True))
-
     out = (
         pairs.repartition(*keys)
         .groupBy(*keys)
         .agg(
-            count_of_kind("impression").alias("impressions"),
-            count_of_kind("click").alias("clicks"),
-            count_of_kind("like").alias("likes"),
-            count_of_kind("share").alias("shares"),
+            count_of(codes["impression"], "_kind").alias("impressions"),
+            count_of(codes["click"], "_kind").alias("clicks"),
+            count_of(codes["like"], "_kind").alias("likes"),
+            count_of(codes["share"], "_kind").alias("shares"),
             F.coalesce(F.sum("_dwell"), F.lit(0)).alias("dwell_ms"),
             F.max("ts").alias("last_ts"),
         )
