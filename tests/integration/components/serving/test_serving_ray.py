@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pyarrow.dataset as ds
 import pytest
 
 from components.ingest.config import IngestConfig
 from components.serving.config import ServingConfig
+from tests.lake import read_lake
 from tests.unit.components.serving.toys import ranked_model, register
 
 pytestmark = pytest.mark.slow
@@ -70,13 +70,7 @@ def events(prefix: str, n: int) -> list[dict[str, object]]:
 
 
 def lake_ids(lake: Path) -> list[str]:
-    """The event ids in the lake; none while a flush has made its folders but not yet renamed its file."""
-    if not lake.exists():
-        return []
-    dataset = ds.dataset(lake, format="parquet", partitioning="hive")
-    if not dataset.files:  # the writer's temporary file is dot-prefixed, so the dataset skips it
-        return []
-    return [str(v) for v in dataset.to_table()["event_id"].to_pylist()]
+    return [str(v) for v in read_lake(lake)["event_id"].to_pylist()]
 
 
 def kill_replica() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pytest
 
 from components.ingest import IngestConfig, LakeWriter
 from components.ingest.columnar import to_ipc, to_us
 from simnet.protocol import EVENT_SCHEMA, IMAGE_SIZE
+from tests.lake import read_lake
 
 NULLABLE_SCHEMA = pa.schema([f.with_nullable(True) for f in EVENT_SCHEMA])
 """EVENT_SCHEMA with every column nullable: a client may send nulls, which the server must refuse."""
@@ -92,13 +92,6 @@ class BrokenLake(LakeWriter):
         if self.broken:
             raise OSError("lake unreachable")
         return super().write(table, name)
-
-
-def read_lake(root: Path) -> pa.Table:
-    """Every event in a local lake, with its dt and hour partition columns."""
-    if not root.exists():
-        return pa.table({"event_id": pa.array([], pa.string())})
-    return ds.dataset(root, format="parquet", partitioning="hive").to_table()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from components.ingest import IngestConfig, IngestService, create_app
 from components.ingest.app import events_router
 from simnet.protocol import ARROW_STREAM, EVENTS_FLUSH_PATH, EVENTS_PATH, EventType
-from tests.unit.components.ingest.conftest import BrokenLake, read_lake
+from tests.lake import read_lake
+from tests.unit.components.ingest.conftest import BrokenLake
 
 with warnings.catch_warnings():  # starlette 1.x deprecates its httpx-based client (for httpx2)
     warnings.simplefilter("ignore")

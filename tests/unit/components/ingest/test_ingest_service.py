@@ -12,7 +12,8 @@ import pytest
 
 from components.ingest import BatchRejected, IngestConfig, IngestService
 from simnet.protocol import ARROW_STREAM, EVENT_SCHEMA, EventType
-from tests.unit.components.ingest.conftest import BrokenLake, read_lake
+from tests.lake import read_lake
+from tests.unit.components.ingest.conftest import BrokenLake
 
 EventFactory = Callable[..., dict[str, Any]]
 Body = Callable[[list[dict[str, Any]]], bytes]
