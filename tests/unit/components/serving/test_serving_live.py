@@ -136,10 +136,16 @@ def test_set_experiment_loads_new_models_before_any_request_sees_the_arms(
 def test_switching_under_concurrent_requests_loses_no_seen_item(tmp_path: Path) -> None:
     """Four threads ask for their own users while the experiment switches back and forth: no request
     fails or falls back, each batch is served wholly by one of the experiments, and no user is ever
-    served an item twice (the seen items carry over every switch)."""
-    champion_and_challenger(tmp_path, n_items=400)
+    served an item twice (the seen items carry over every switch).
+
+    Switches are paced by the traffic, not by the clock: each comes once every thread has served a few
+    batches since the last, and no thread asks for more batches than the catalogue can fill without a
+    repeat, so a fast or a slow machine tests the same thing."""
+    n_items, k, threads, between = 2000, 2, 4, 5
+    budget = n_items // k - 1  # batches per thread: every user can still be served k unseen items
+    champion_and_challenger(tmp_path, n_items=n_items)
     rec = Recommender.from_config(serving(tmp_path, experiment=POPULAR))
-    rec.popularity.add_items(range(400))
+    rec.popularity.add_items(range(n_items))
     allowed = {
         "day1": {("control", FALLBACK_VERSION)},
         "ab": {("control", f"{MODEL}:v1"), ("treatment", f"{MODEL}:v2")},
@@ -147,32 +153,41 @@ def test_switching_under_concurrent_requests_loses_no_seen_item(tmp_path: Path) 
     }
     served: dict[int, list[int]] = {}
     failures: list[str] = []
+    batches = [0] * threads
     stop = threading.Event()
 
-    def traffic(users: list[int]) -> None:
+    def traffic(worker: int, users: list[int]) -> None:
         try:
-            while not stop.is_set():
-                slates = rec.recommend(users, k=2)
+            while not stop.is_set() and batches[worker] < budget:
+                slates = rec.recommend(users, k=k)
+                batches[worker] += 1
                 pairs = {(s.arm, s.model_version) for s in slates}
                 if not any(pairs <= arms for arms in allowed.values()):
                     failures.append(f"a batch mixed experiments: {pairs}")
                 for slate in slates:
-                    if slate.fallback or len(slate.item_ids) != 2:
+                    if slate.fallback or len(slate.item_ids) != k:
                         failures.append(f"user {slate.user_id} got {slate}")
                     served.setdefault(slate.user_id, []).extend(slate.item_ids)
         except Exception as error:  # collected and asserted below
             failures.append(repr(error))
 
-    workers = [threading.Thread(target=traffic, args=(list(range(t, 40, 4)),)) for t in range(4)]
+    def traffic_goes_on() -> None:
+        """Wait until every thread has served ``between`` more batches (or has used its budget)."""
+        target = [b + between for b in batches]
+        while any(b < min(t, budget) for b, t in zip(batches, target, strict=True)) and not failures:
+            time.sleep(0.001)
+
+    workers = [threading.Thread(target=traffic, args=(t, list(range(t, 40, threads)))) for t in range(threads)]
     for worker in workers:
         worker.start()
     for experiment in (AB, CHAMPION_ONLY, POPULAR, AB, POPULAR):
-        time.sleep(0.05)
+        traffic_goes_on()
         rec.set_experiment(record(experiment))
-    time.sleep(0.05)
+    traffic_goes_on()
     stop.set()
     for worker in workers:
         worker.join()
+    assert max(batches) < budget, f"a thread used its whole budget of {budget} batches before the last switch"
     assert not failures, failures[:3]
     assert [a.record.experiment.name for a in rec.history] == ["day1", "ab", "after", "day1", "ab", "day1"]
     for user, items in served.items():
