@@ -98,7 +98,10 @@ def trailing(
     """
     from pyspark.sql import functions as F
 
-    spread = daily.withColumn("date", F.explode(F.sequence(F.col("day"), F.date_add("day", span - 1))))
+    # Partitioned by key before each row is spread over its span, so the spread rows aggregate
+    # where they are; a ``daily`` already partitioned by the keys is not shuffled again.
+    span_days = F.explode(F.sequence(F.col("day"), F.date_add("day", span - 1)))
+    spread = daily.repartition(*keys).withColumn("date", span_days)
     spread = spread.where(F.col("date").between(F.lit(window.start), F.lit(window.end)))
     aggs = [F.sum(c).alias(f"{c}_{span}d") for c in sums]
     if today:

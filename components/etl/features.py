@@ -95,7 +95,10 @@ def user_features(user_win: DataFrame, events: DataFrame, content: DataFrame, wi
     """Per user per reported day with activity in the trailing 7 days."""
     from pyspark.sql import functions as F
 
-    clicks = events.where(F.col("type") == "click").select("day", "user_id", "item_id")
+    # Shuffled by user as narrow (day, user, item) rows, before the join widens them with a
+    # vector: the per-day sums, the trailing window and the join with ``user_win`` then need
+    # no exchange of their own (docs/data.md, "Performance").
+    clicks = events.where(F.col("type") == "click").select("day", "user_id", "item_id").repartition("user_id")
     vec = F.broadcast(content.select("item_id", "text_vec"))
     clicked = clicks.join(vec, "item_id")
     profile_day = clicked.groupBy("day", "user_id").agg(

@@ -62,6 +62,9 @@ LOCAL_JAVA_OPTIONS = (
     "-XX:Tier4BackEdgeThreshold=400000",
     # serial GC: no concurrent GC threads competing for the two cores (a 4 GB heap)
     "-XX:+UseSerialGC",
+    # half the heap young (the default is a third): a shuffle's and a write's short-lived rows
+    # die young instead of being copied out; 92-93 s against 95-97 s for the 7-day job
+    "-XX:NewRatio=1",
 )
 """JVM options of a local session (the driver runs the tasks); a cluster keeps its own."""
 
