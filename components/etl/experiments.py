@@ -111,18 +111,32 @@ def choose_control(arms: list[str], control: str | None) -> str:
 # --- Spark: per-arm sufficient statistics --------------------------------------------------
 
 
-def arm_summaries(
-    reported: DataFrame, events: DataFrame, user_day: DataFrame, window: Window, labels: ExperimentLabels
-) -> DataFrame:
-    """Per (day, experiment, arm): users, sums, per-user moments and D1 inputs (a few rows)."""
+def slate_users(reported: DataFrame, labels: ExperimentLabels) -> DataFrame:
+    """Per (day, experiment, arm, user, model_version): impressions, clicks and engagement.
+
+    The finest grain both :func:`arm_summaries` (per user) and :func:`version_counts` (per
+    version) sum up, so one scan of the slate events serves the two.
+    """
     from pyspark.sql import functions as F
 
     slate = reported.where(F.col("arm").isNotNull() & F.col("type").isin("impression", *ENGAGEMENT_TYPES))
     slate = slate.withColumn("experiment", F.expr(labels.sql("unix_micros(ts)")))
-    per_user = slate.groupBy("day", "experiment", "arm", "user_id").agg(
+    return slate.groupBy("day", "experiment", "arm", "user_id", "model_version").agg(
         count_of("impression").alias("impressions"),
         count_of("click").alias("clicks"),
         F.count(F.when(F.col("type").isin(*ENGAGEMENT_TYPES), True)).alias("engagement"),
+    )
+
+
+def arm_summaries(slate_users: DataFrame, events: DataFrame, user_day: DataFrame, window: Window) -> DataFrame:
+    """Per (day, experiment, arm): users, sums, per-user moments and D1 inputs (a few rows).
+
+    ``slate_users`` is :func:`slate_users`' frame.
+    """
+    from pyspark.sql import functions as F
+
+    per_user = slate_users.groupBy("day", "experiment", "arm", "user_id").agg(
+        *[F.sum(c).alias(c) for c in ("impressions", "clicks", "engagement")]
     )
     per_user = per_user.where(F.col("impressions") > 0)
     per_user = per_user.withColumn("ctr", F.col("clicks") / F.col("impressions"))
@@ -155,25 +169,16 @@ def arm_summaries(
     )
 
 
-def version_counts(lake_df: DataFrame, window: Window, labels: ExperimentLabels) -> DataFrame:
+def version_counts(slate_users: DataFrame) -> DataFrame:
     """Impressions per (day, experiment, arm, model_version) of the reported days (a few rows).
 
-    Read from the lake itself (five columns of the impressions): the job's event frame does
-    not carry ``model_version``.
+    ``slate_users`` is :func:`slate_users`' frame; versions that served no impression are left out.
     """
     from pyspark.sql import functions as F
 
-    from components.etl.read import DAY
-
-    impressions = lake_df.where(
-        F.col(DAY).between(F.lit(window.start), F.lit(window.end))
-        & (F.col("type") == "impression")
-        & F.col("arm").isNotNull()
-    )
-    return (
-        impressions.withColumn("experiment", F.expr(labels.sql("unix_micros(ts)")))
-        .groupBy(F.col(DAY).alias("date"), "experiment", "arm", "model_version")
-        .agg(F.count(F.lit(1)).alias("impressions"))
+    shown = slate_users.where(F.col("impressions") > 0)
+    return shown.groupBy(F.col("day").alias("date"), "experiment", "arm", "model_version").agg(
+        F.sum("impressions").alias("impressions")
     )
 
 
@@ -341,12 +346,21 @@ def experiments(
     control: str | None = None,
     split: Mapping[str, float] | None = None,
     *,
-    lake_df: DataFrame,
     timeline: Timeline | None = None,
 ) -> DataFrame:
-    """The experiments table: per-arm aggregates in Spark, the statistics on the driver."""
+    """The experiments table: per-arm aggregates in Spark, the statistics on the driver.
+
+    ``reported`` carries ``model_version`` (:data:`components.etl.read.EVENT_COLUMNS`).
+    """
+    from pyspark import StorageLevel
+
     labels = ExperimentLabels.of(timeline, window.start, window.end)
-    summaries = [r.asDict() for r in arm_summaries(reported, events, user_day, window, labels).collect()]
-    versions = [r.asDict() for r in version_counts(lake_df, window, labels).collect()]
+    # a few rows per user and day, kept for the two collects below
+    fine = slate_users(reported, labels).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        summaries = [r.asDict() for r in arm_summaries(fine, events, user_day, window).collect()]
+        versions = [r.asDict() for r in version_counts(fine).collect()]
+    finally:
+        fine.unpersist()
     table = compare_arms(summaries, control, split, versions, labels.shares)
     return spark.createDataFrame([tuple(r.values()) for r in table], EXPERIMENTS.ddl())

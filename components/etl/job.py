@@ -183,7 +183,6 @@ def _run(
             window,
             opts.control_arm,
             opts.arm_split,
-            lake_df=lake_df,
             timeline=timeline,
         ),
         "user_features": lambda: features.user_features(user_win, events, content, window, opts.text_dim),

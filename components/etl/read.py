@@ -38,6 +38,7 @@ EVENT_COLUMNS = (
     "request_id",
     "position",
     "arm",
+    "model_version",
     "dwell_ms",
 )
 """The columns of the event frame every aggregation starts from (no ids, no content payload)."""
