@@ -60,10 +60,13 @@ LOCAL_JAVA_OPTIONS = (
     "-XX:Tier4MinInvocationThreshold=20000",
     "-XX:Tier4CompileThreshold=60000",
     "-XX:Tier4BackEdgeThreshold=400000",
-    # serial GC: no concurrent GC threads competing for the two cores (a 4 GB heap)
-    "-XX:+UseSerialGC",
+    # The parallel collector: its pauses stop the task threads, so its threads (one per core)
+    # have the cores to themselves and no concurrent GC threads compete with the tasks. The
+    # serial one left a core idle in every pause: 7-day job 83-90 s against 93-94 s, GC 3 s
+    # against 6-7 s of it (docs/data.md, "Performance").
+    "-XX:+UseParallelGC",
     # half the heap young (the default is a third): a shuffle's and a write's short-lived rows
-    # die young instead of being copied out; 92-93 s against 95-97 s for the 7-day job
+    # die young instead of being copied out (with the serial collector: 92-93 s against 95-97 s)
     "-XX:NewRatio=1",
 )
 """JVM options of a local session (the driver runs the tasks); a cluster keeps its own."""
