@@ -80,7 +80,8 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             count(*) FILTER (type = 'impression') AS impressions, count(*) FILTER (type = 'click') AS clicks,
             count(*) FILTER (type = 'like') AS likes, count(*) FILTER (type = 'share') AS shares,
             CAST(coalesce(sum(dwell_ms) FILTER (type = 'dwell'), 0) AS BIGINT) AS dwell_ms,
-            count(*) FILTER (type = 'dwell') AS dwells FROM events GROUP BY ALL""",
+            count(*) FILTER (type = 'dwell') AS dwells, count(*) FILTER (type = 'signup') AS signups
+            FROM events GROUP BY ALL""",
         "item_day": """CREATE TEMP TABLE item_day AS SELECT *, clicks + likes + shares AS score FROM (
             SELECT day, item_id, count(*) FILTER (type = 'impression') AS impressions,
             count(*) FILTER (type = 'click') AS clicks, count(*) FILTER (type = 'like') AS likes,
@@ -95,8 +96,8 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             count(*) FILTER (impressions_7d > 0) AS wau, sum(impressions_1d) AS impressions,
             sum(clicks_1d) AS clicks, sum(likes_1d) AS likes, sum(shares_1d) AS shares
             FROM user_win GROUP BY date) u USING (date)""",
-        "retention": f"""WITH c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM events
-            WHERE type = 'signup' GROUP BY 1) WHERE cohort {window}),
+        "retention": f"""WITH c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM user_day
+            WHERE signups > 0 GROUP BY 1) WHERE cohort {window}),
             r AS (SELECT c.cohort, {returned}
             FROM c JOIN user_day u USING (user_id) WHERE u.impressions > 0 GROUP BY 1),
             s AS (SELECT cohort, count(*) AS size FROM c GROUP BY 1)
@@ -146,7 +147,7 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             count(*) FILTER (type = 'click') AS clicks,
             count(*) FILTER (type IN ('click', 'like', 'share')) AS engagement FROM s
             GROUP BY ALL HAVING count(*) FILTER (type = 'impression') > 0),
-            c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM events WHERE type = 'signup' GROUP BY 1)
+            c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM user_day WHERE signups > 0 GROUP BY 1)
             WHERE cohort BETWEEN DATE '{start}' AND DATE '{end}' - 1),
             d1 AS (SELECT c.user_id, c.cohort, max(CASE WHEN a.day = c.cohort + 1 THEN 1 ELSE 0 END) AS returned
             FROM c LEFT JOIN (SELECT user_id, day FROM user_day WHERE impressions > 0) a USING (user_id) GROUP BY 1, 2),

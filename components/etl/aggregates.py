@@ -50,7 +50,7 @@ def days_frame(spark: SparkSession, days: Sequence[date]) -> DataFrame:
 
 
 def user_day(events: DataFrame) -> DataFrame:
-    """Per (day, user_id): events, impressions, clicks, likes, shares, dwell sum and count."""
+    """Per (day, user_id): events, impressions, clicks, likes, shares, dwell sum and count, signups."""
     from pyspark.sql import functions as F
 
     return events.groupBy("day", "user_id").agg(
@@ -61,7 +61,18 @@ def user_day(events: DataFrame) -> DataFrame:
         count_of("share").alias("shares"),
         F.coalesce(F.sum(F.when(F.col("type") == "dwell", F.col("dwell_ms"))), F.lit(0)).alias("dwell_ms"),
         count_of("dwell").alias("dwells"),
+        count_of("signup").alias("signups"),
     )
+
+
+def signup_cohorts(user_day: DataFrame) -> DataFrame:
+    """Per user with a signup among the events read (lookback included): ``cohort``, its first day.
+
+    From the cached per-user days rather than another scan of the events for a handful of signups.
+    """
+    from pyspark.sql import functions as F
+
+    return user_day.where(F.col("signups") > 0).groupBy("user_id").agg(F.min("day").alias("cohort"))
 
 
 def item_day(events: DataFrame) -> DataFrame:

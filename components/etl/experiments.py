@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from components.etl.aggregates import ENGAGEMENT_TYPES, count_of
+from components.etl.aggregates import ENGAGEMENT_TYPES, count_of, signup_cohorts
 from components.etl.stats import (
     Moments,
     RatioSums,
@@ -128,7 +128,7 @@ def slate_users(reported: DataFrame, labels: ExperimentLabels) -> DataFrame:
     )
 
 
-def arm_summaries(slate_users: DataFrame, events: DataFrame, user_day: DataFrame, window: Window) -> DataFrame:
+def arm_summaries(slate_users: DataFrame, user_day: DataFrame, window: Window) -> DataFrame:
     """Per (day, experiment, arm): users, sums, per-user moments and D1 inputs (a few rows).
 
     ``slate_users`` is :func:`slate_users`' frame.
@@ -141,8 +141,8 @@ def arm_summaries(slate_users: DataFrame, events: DataFrame, user_day: DataFrame
     per_user = per_user.where(F.col("impressions") > 0)
     per_user = per_user.withColumn("ctr", F.col("clicks") / F.col("impressions"))
 
-    cohort = events.where(F.col("type") == "signup").groupBy("user_id").agg(F.min("day").alias("cohort"))
-    cohort = cohort.where(F.col("cohort").between(F.lit(window.start), F.date_sub(F.lit(window.end), 1)))
+    first_days = F.col("cohort").between(F.lit(window.start), F.date_sub(F.lit(window.end), 1))
+    cohort = signup_cohorts(user_day).where(first_days)
     next_day = user_day.where(F.col("impressions") > 0).select("user_id", F.col("day").alias("active_day"))
     d1 = (
         cohort.join(next_day, "user_id", "left")
@@ -340,7 +340,6 @@ def compare_arms(
 def experiments(
     spark: SparkSession,
     reported: DataFrame,
-    events: DataFrame,
     user_day: DataFrame,
     window: Window,
     control: str | None = None,
@@ -358,7 +357,7 @@ def experiments(
     # a few rows per user and day, kept for the two collects below
     fine = slate_users(reported, labels).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        summaries = [r.asDict() for r in arm_summaries(fine, events, user_day, window).collect()]
+        summaries = [r.asDict() for r in arm_summaries(fine, user_day, window).collect()]
         versions = [r.asDict() for r in version_counts(fine).collect()]
     finally:
         fine.unpersist()

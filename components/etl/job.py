@@ -170,7 +170,7 @@ def _run(
 
     builders: dict[str, Callable[[], DataFrame]] = {
         "dau": lambda: metrics.dau(days, user_win),
-        "retention": lambda: metrics.retention(events, user_day, window),
+        "retention": lambda: metrics.retention(user_day, window),
         "item_popularity": lambda: metrics.item_popularity(item_day, window, opts.popularity_half_life_days),
         "user_item_engagement": lambda: metrics.user_item_engagement(reported),
         "creator_metrics": lambda: metrics.creator_metrics(item_day, cat, window),
@@ -178,7 +178,6 @@ def _run(
         "experiments": lambda: experiments.experiments(
             spark,
             reported,
-            events,
             user_day,
             window,
             opts.control_arm,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.etl.aggregates import PAIR_TYPES, count_of, day_number, decayed, ratio
+from components.etl.aggregates import PAIR_TYPES, count_of, day_number, decayed, ratio, signup_cohorts
 from components.etl.tables import (
     CREATOR_METRICS,
     DAU,
@@ -49,7 +49,7 @@ def dau(days: DataFrame, user_window: DataFrame) -> DataFrame:
     return out.select(*DAU.column_names)
 
 
-def retention(events: DataFrame, user_day: DataFrame, window: Window) -> DataFrame:
+def retention(user_day: DataFrame, window: Window) -> DataFrame:
     """Day-N retention per signup cohort of the reported days.
 
     A user's cohort is the day of their earliest signup event read (lookback included); only
@@ -58,8 +58,7 @@ def retention(events: DataFrame, user_day: DataFrame, window: Window) -> DataFra
     """
     from pyspark.sql import functions as F
 
-    firsts = events.where(F.col("type") == "signup").groupBy("user_id").agg(F.min("day").alias("cohort"))
-    cohorts = firsts.where(F.col("cohort").between(F.lit(window.start), F.lit(window.end)))
+    cohorts = signup_cohorts(user_day).where(F.col("cohort").between(F.lit(window.start), F.lit(window.end)))
     active = user_day.where(F.col("impressions") > 0).select("user_id", F.col("day").alias("active_day"))
     offsets = cohorts.join(active, "user_id").select(
         "cohort", "user_id", F.datediff("active_day", "cohort").alias("offset")
