@@ -82,13 +82,19 @@ def _timed(result: EtlResult, name: str) -> Iterator[None]:
     result.seconds[name] = round(time.perf_counter() - started, 3)
 
 
-def _write(df: DataFrame, path: str) -> int:
-    """Write ``df`` as Parquet (overwriting) and return its row count, observed during the write."""
+def _write(df: DataFrame, path: str, plain: tuple[str, ...] = ()) -> int:
+    """Write ``df`` as Parquet (overwriting) and return its row count, observed during the write.
+
+    The ``plain`` columns are written without a dictionary (Parquet's per-column setting).
+    """
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     seen = Observation()
-    df.observe(seen, F.count(F.lit(1)).alias("rows")).write.mode("overwrite").parquet(path)
+    writer = df.observe(seen, F.count(F.lit(1)).alias("rows")).write.mode("overwrite")
+    for column in plain:
+        writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
+    writer.parquet(path)
     return int(seen.get["rows"])
 
 
@@ -196,7 +202,7 @@ def _run(
             if on_step:
                 on_step(name)
             with _timed(result, name):
-                result.rows[name] = _write(builders[name](), f"{out.rstrip('/')}/{name}")
+                result.rows[name] = _write(builders[name](), f"{out.rstrip('/')}/{name}", BY_NAME[name].plain)
             log.info("wrote %s: %s rows in %.1f s", name, result.rows[name], result.seconds[name])
     finally:
         for frame in (user_win, content, item_day, user_day, cat):

@@ -40,6 +40,9 @@ class Table:
     doc: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    # columns whose values barely repeat within a file (ids, timestamps of large tables): written
+    # plain, since a dictionary that outgrows its page is work thrown away (docs/data.md)
+    plain: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -133,6 +136,7 @@ USER_ITEM_ENGAGEMENT = Table(
         _c("dwell_ms", "bigint", "total dwell_ms of dwell events (0 without any)"),
         _c("last_ts", "timestamp", "the latest ts of an impression, click, like, share or dwell"),
     ),
+    plain=("user_id", "item_id", "last_ts"),
 )
 
 CREATOR_METRICS = Table(
@@ -309,6 +313,7 @@ INTERACTIONS = Table(
         _c("position", "int", "rank in the slate, from 0", True),
         _c("arm", "string", "experiment arm echoed from the response", True),
     ),
+    plain=("user_id", "item_id", "ts", "request_id"),
 )
 
 TABLES: tuple[Table, ...] = (

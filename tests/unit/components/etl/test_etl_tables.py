@@ -11,12 +11,13 @@ from components.etl.tables import BY_NAME, TABLES, TEXT_DIM, arrow_schema
 
 
 def test_names_are_unique_and_keys_are_columns() -> None:
-    """Table names are unique; column names are unique per table; keys name columns."""
+    """Table names are unique; column names are unique per table; keys and plain columns name columns."""
     assert len(BY_NAME) == len(TABLES)
     for table in TABLES:
         names = table.column_names
         assert len(set(names)) == len(names), table.name
         assert set(table.key) <= set(names), table.name
+        assert set(table.plain) <= set(names), table.name
         assert all(c.doc for c in table.columns), table.name
 
 
