@@ -1,10 +1,10 @@
 """The daily building blocks every table is derived from, computed once per run.
 
-``user_day`` and ``item_day`` reduce the window's events (lookback days included) to one row
-per (day, user) and (day, item). Trailing 7-day figures come from :func:`trailing`, which
-spreads each daily row over the days whose window it falls in and sums: one shuffle, no
-self-join. The decayed popularity score is :func:`decayed`, a running sum over each item's
-days.
+``user_arm_day`` and ``item_day`` reduce the window's events (lookback days included) to one
+row per (day, user, experiment, arm, model version) and (day, item); ``user_day`` sums the first
+per (day, user). Trailing 7-day figures come from :func:`trailing`, which spreads each daily row
+over the days whose window it falls in and sums: one shuffle, no self-join. The decayed
+popularity score is :func:`decayed`, a running sum over each item's days.
 """
 
 from __future__ import annotations
@@ -49,11 +49,21 @@ def days_frame(spark: SparkSession, days: Sequence[date]) -> DataFrame:
     return spark.createDataFrame([(d,) for d in days], "date date")
 
 
-def user_day(events: DataFrame) -> DataFrame:
-    """Per (day, user_id): events, impressions, clicks, likes, shares, dwell sum and count, signups."""
+USER_COUNTS = ("events", "impressions", "clicks", "likes", "shares", "dwell_ms", "dwells", "signups")
+"""The per-user daily counts of :func:`user_arm_day` and :func:`user_day`."""
+
+
+def user_arm_day(events: DataFrame, experiment: Column) -> DataFrame:
+    """Per (day, user_id, experiment, arm, model_version): :data:`USER_COUNTS`.
+
+    ``experiment`` names an event's experiment (from its ``ts``); events outside a slate have a
+    null arm. The experiments table reads its per-arm counts from this frame and
+    :func:`user_day` sums it per user, so one scan of the events serves both.
+    """
     from pyspark.sql import functions as F
 
-    return events.groupBy("day", "user_id").agg(
+    keyed = events.withColumn("experiment", experiment)
+    return keyed.groupBy("day", "user_id", "experiment", "arm", "model_version").agg(
         F.count(F.lit(1)).alias("events"),
         count_of("impression").alias("impressions"),
         count_of("click").alias("clicks"),
@@ -63,6 +73,14 @@ def user_day(events: DataFrame) -> DataFrame:
         count_of("dwell").alias("dwells"),
         count_of("signup").alias("signups"),
     )
+
+
+def user_day(user_arm_day: DataFrame) -> DataFrame:
+    """Per (day, user_id): :data:`USER_COUNTS` (events, impressions, clicks, likes, shares, dwell
+    sum and count, signups), summed over :func:`user_arm_day`'s arms."""
+    from pyspark.sql import functions as F
+
+    return user_arm_day.groupBy("day", "user_id").agg(*[F.sum(c).alias(c) for c in USER_COUNTS])
 
 
 def signup_cohorts(user_day: DataFrame) -> DataFrame:

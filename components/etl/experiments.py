@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from components.etl.aggregates import ENGAGEMENT_TYPES, count_of, signup_cohorts
+from components.etl.aggregates import signup_cohorts
 from components.etl.stats import (
     Moments,
     RatioSums,
@@ -111,20 +111,25 @@ def choose_control(arms: list[str], control: str | None) -> str:
 # --- Spark: per-arm sufficient statistics --------------------------------------------------
 
 
-def slate_users(reported: DataFrame, labels: ExperimentLabels) -> DataFrame:
-    """Per (day, experiment, arm, user, model_version): impressions, clicks and engagement.
+def slate_users(user_arm_day: DataFrame, window: Window) -> DataFrame:
+    """Per (day, experiment, arm, user, model_version) of the reported days: impressions, clicks
+    and engagement, from :func:`components.etl.aggregates.user_arm_day` (events in a slate).
 
     The finest grain both :func:`arm_summaries` (per user) and :func:`version_counts` (per
-    version) sum up, so one scan of the slate events serves the two.
+    version) sum up.
     """
     from pyspark.sql import functions as F
 
-    slate = reported.where(F.col("arm").isNotNull() & F.col("type").isin("impression", *ENGAGEMENT_TYPES))
-    slate = slate.withColumn("experiment", F.expr(labels.sql("unix_micros(ts)")))
-    return slate.groupBy("day", "experiment", "arm", "user_id", "model_version").agg(
-        count_of("impression").alias("impressions"),
-        count_of("click").alias("clicks"),
-        F.count(F.when(F.col("type").isin(*ENGAGEMENT_TYPES), True)).alias("engagement"),
+    slate = user_arm_day.where(F.col("arm").isNotNull() & F.col("day").between(F.lit(window.start), F.lit(window.end)))
+    return slate.select(
+        "day",
+        "experiment",
+        "arm",
+        "user_id",
+        "model_version",
+        "impressions",
+        "clicks",
+        (F.col("clicks") + F.col("likes") + F.col("shares")).alias("engagement"),
     )
 
 
@@ -339,27 +344,23 @@ def compare_arms(
 
 def experiments(
     spark: SparkSession,
-    reported: DataFrame,
+    user_arm_day: DataFrame,
     user_day: DataFrame,
     window: Window,
     control: str | None = None,
     split: Mapping[str, float] | None = None,
     *,
-    timeline: Timeline | None = None,
+    labels: ExperimentLabels | None = None,
 ) -> DataFrame:
     """The experiments table: per-arm aggregates in Spark, the statistics on the driver.
 
-    ``reported`` carries ``model_version`` (:data:`components.etl.read.EVENT_COLUMNS`).
+    ``user_arm_day`` is :func:`components.etl.aggregates.user_arm_day` of the window's events
+    with the experiment named by ``labels`` (None: no experiment log), which also give the
+    configured shares of the SRM test.
     """
-    from pyspark import StorageLevel
-
-    labels = ExperimentLabels.of(timeline, window.start, window.end)
-    # a few rows per user and day, kept for the two collects below
-    fine = slate_users(reported, labels).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        summaries = [r.asDict() for r in arm_summaries(fine, user_day, window).collect()]
-        versions = [r.asDict() for r in version_counts(fine).collect()]
-    finally:
-        fine.unpersist()
+    labels = labels or ExperimentLabels()
+    fine = slate_users(user_arm_day, window)
+    summaries = [r.asDict() for r in arm_summaries(fine, user_day, window).collect()]
+    versions = [r.asDict() for r in version_counts(fine).collect()]
     table = compare_arms(summaries, control, split, versions, labels.shares)
     return spark.createDataFrame([tuple(r.values()) for r in table], EXPERIMENTS.ddl())

@@ -167,7 +167,9 @@ def _run(
     log.info("read %s events of %s..%s from %s", result.events, start, end, lake)
 
     cat = catalogue(lake_df, end).persist(keep)
-    user_day = aggregates.user_day(events).persist(keep)
+    labels = experiments.ExperimentLabels.of(timeline, start, end)
+    arm_day = aggregates.user_arm_day(events, F.expr(labels.sql("unix_micros(ts)"))).persist(keep)
+    user_day = aggregates.user_day(arm_day).persist(keep)
     item_day = aggregates.item_day(events).persist(keep)
     days = aggregates.days_frame(spark, window.days)
     read_days = aggregates.days_frame(spark, window.read_days)
@@ -178,17 +180,11 @@ def _run(
         "dau": lambda: metrics.dau(days, user_win),
         "retention": lambda: metrics.retention(user_day, window),
         "item_popularity": lambda: metrics.item_popularity(item_day, window, opts.popularity_half_life_days),
-        "user_item_engagement": lambda: metrics.user_item_engagement(reported),
+        "user_item_engagement": lambda: metrics.user_item_engagement(reported, result.events),
         "creator_metrics": lambda: metrics.creator_metrics(item_day, cat, window),
         "exposure": lambda: metrics.exposure(days, item_day, cat, window),
         "experiments": lambda: experiments.experiments(
-            spark,
-            reported,
-            user_day,
-            window,
-            opts.control_arm,
-            opts.arm_split,
-            timeline=timeline,
+            spark, arm_day, user_day, window, opts.control_arm, opts.arm_split, labels=labels
         ),
         "user_features": lambda: features.user_features(user_win, events, content, window, opts.text_dim),
         "item_features": lambda: features.item_features(
@@ -205,6 +201,6 @@ def _run(
                 result.rows[name] = _write(builders[name](), f"{out.rstrip('/')}/{name}", BY_NAME[name].plain)
             log.info("wrote %s: %s rows in %.1f s", name, result.rows[name], result.seconds[name])
     finally:
-        for frame in (user_win, content, item_day, user_day, cat):
+        for frame in (user_win, content, item_day, user_day, arm_day, cat):
             frame.unpersist()
     return result

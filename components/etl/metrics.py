@@ -91,13 +91,21 @@ def item_popularity(item_day: DataFrame, window: Window, half_life_days: float) 
     return active.select(*ITEM_POPULARITY.column_names)
 
 
-def user_item_engagement(reported: DataFrame) -> DataFrame:
+PAIR_EVENTS_PER_TASK = 2_000_000
+"""Events one task of :func:`user_item_engagement` aggregates: about a million pairs, a hash map
+that stays inside a task's share of a small heap (four tasks for 35 M events spilled and
+collected garbage: 17-22 s against 12 s with 16, docs/data.md "Performance")."""
+
+
+def user_item_engagement(reported: DataFrame, events: int = 0) -> DataFrame:
     """Per (user, item) over the reported days: counts, total dwell and the last event time.
 
     Pairs barely repeat (35 M events make 18.5 M pairs at 100,000 users x 7 days), so a partial
     aggregate before the shuffle would look every event up in a hash map for little reduction:
     each event is shuffled once by its pair, as a narrow numeric row (its type as a small
-    code), and aggregated there (docs/data.md, "Performance").
+    code), and aggregated there (docs/data.md, "Performance"). ``events`` (the reported days'
+    count, if known) sets the tasks: one per :data:`PAIR_EVENTS_PER_TASK`, at least the
+    session's shuffle partitions.
     """
     from pyspark.sql import functions as F
 
@@ -112,8 +120,10 @@ def user_item_engagement(reported: DataFrame) -> DataFrame:
         code.cast("tinyint").alias("_kind"),
         F.when(F.col("type") == "dwell", F.col("dwell_ms")).alias("_dwell"),
     )
+    configured = int(reported.sparkSession.conf.get("spark.sql.shuffle.partitions") or 1)
+    tasks = max(configured, -(-events // PAIR_EVENTS_PER_TASK))
     out = (
-        pairs.repartition(*keys)
+        pairs.repartition(tasks, *keys)
         .groupBy(*keys)
         .agg(
             count_of(codes["impression"], "_kind").alias("impressions"),
