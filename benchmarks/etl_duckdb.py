@@ -68,7 +68,7 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
     user_sums = ["events", "impressions", "clicks", "likes", "shares", "dwell_ms", "dwells"]
     return {
         "events": f"""CREATE TEMP TABLE events AS SELECT ts, dt AS day, user_id, type, item_id, request_id,
-            position, arm, model_version, dwell_ms FROM {src} WHERE dt BETWEEN DATE '{first}' AND DATE '{end}'""",
+            position, arm, dwell_ms FROM {src} WHERE dt BETWEEN DATE '{first}' AND DATE '{end}'""",
         "catalogue": f"""CREATE TEMP TABLE catalogue AS SELECT item_id, user_id AS creator_id, ts AS created_ts,
             dt AS created_day, text, image FROM {src} WHERE type = 'create' AND dt <= DATE '{end}'
             QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY ts) = 1""",
@@ -76,16 +76,12 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             FROM range(DATE '{start}', DATE '{end}' + 1, INTERVAL 1 DAY) t(d)""",
         "read_days": f"""CREATE TEMP TABLE read_days AS SELECT CAST(d AS DATE) AS day
             FROM range(DATE '{first}', DATE '{end}' + 1, INTERVAL 1 DAY) t(d)""",
-        "user_arm_day": f"""CREATE TEMP TABLE user_arm_day AS SELECT day, user_id, {experiment} AS experiment,
-            arm, model_version, count(*) AS events,
+        "user_day": """CREATE TEMP TABLE user_day AS SELECT day, user_id, count(*) AS events,
             count(*) FILTER (type = 'impression') AS impressions, count(*) FILTER (type = 'click') AS clicks,
             count(*) FILTER (type = 'like') AS likes, count(*) FILTER (type = 'share') AS shares,
             CAST(coalesce(sum(dwell_ms) FILTER (type = 'dwell'), 0) AS BIGINT) AS dwell_ms,
             count(*) FILTER (type = 'dwell') AS dwells, count(*) FILTER (type = 'signup') AS signups
             FROM events GROUP BY ALL""",
-        "user_day": f"""CREATE TEMP TABLE user_day AS SELECT day, user_id,
-            {", ".join(f"CAST(sum({c}) AS BIGINT) AS {c}" for c in [*user_sums, "signups"])}
-            FROM user_arm_day GROUP BY ALL""",
         "item_day": """CREATE TEMP TABLE item_day AS SELECT *, clicks + likes + shares AS score FROM (
             SELECT day, item_id, count(*) FILTER (type = 'impression') AS impressions,
             count(*) FILTER (type = 'click') AS clicks, count(*) FILTER (type = 'like') AS likes,
@@ -145,10 +141,12 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             coalesce(CASE WHEN s_clk > 0 THEN least(greatest((2 * rx_clk - (n + 1) * s_clk) / (n * s_clk), 0), 1)
                 ELSE 0 END, 0) AS click_gini
             FROM days LEFT JOIN created USING (date) LEFT JOIN g USING (date)""",
-        "arm_summaries": f"""WITH u AS (SELECT day, experiment, arm, user_id, CAST(sum(impressions) AS BIGINT) AS impressions,
-            CAST(sum(clicks) AS BIGINT) AS clicks, CAST(sum(clicks + likes + shares) AS BIGINT) AS engagement
-            FROM user_arm_day
-            WHERE day {window} AND arm IS NOT NULL GROUP BY ALL HAVING sum(impressions) > 0),
+        "arm_summaries": f"""WITH s AS (SELECT day, {experiment} AS experiment, arm, user_id, type
+            FROM events WHERE day {window} AND arm IS NOT NULL AND type IN ('impression', 'click', 'like', 'share')),
+            u AS (SELECT day, experiment, arm, user_id, count(*) FILTER (type = 'impression') AS impressions,
+            count(*) FILTER (type = 'click') AS clicks,
+            count(*) FILTER (type IN ('click', 'like', 'share')) AS engagement FROM s
+            GROUP BY ALL HAVING count(*) FILTER (type = 'impression') > 0),
             c AS (SELECT * FROM (SELECT user_id, min(day) AS cohort FROM user_day WHERE signups > 0 GROUP BY 1)
             WHERE cohort BETWEEN DATE '{start}' AND DATE '{end}' - 1),
             d1 AS (SELECT c.user_id, c.cohort, max(CASE WHEN a.day = c.cohort + 1 THEN 1 ELSE 0 END) AS returned
@@ -163,8 +161,9 @@ def _sql(lake: str, start: date, end: date, half_life: float, dim: int, experime
             avg(engagement) AS eng_mean, coalesce(var_samp(engagement), 0) AS eng_var,
             count(returned) AS d1_cohort, CAST(coalesce(sum(returned), 0) AS BIGINT) AS d1_returned
             FROM j GROUP BY ALL""",
-        "versions": f"""SELECT day AS date, experiment, arm, model_version, CAST(sum(impressions) AS BIGINT) AS impressions
-            FROM user_arm_day WHERE day {window} AND arm IS NOT NULL GROUP BY ALL HAVING sum(impressions) > 0""",
+        "versions": f"""SELECT dt AS date, {experiment} AS experiment, arm, model_version,
+            count(*) AS impressions FROM {src}
+            WHERE dt {window} AND type = 'impression' AND arm IS NOT NULL GROUP BY ALL""",
         "user_features": f"""WITH p AS (SELECT e.day, e.user_id, count(*) AS vecs, {vec_sums}
             FROM events e JOIN content c USING (item_id) WHERE e.type = 'click' GROUP BY ALL),
             t AS ({_trailing("p", "user_id", ["vecs", *[f"v{i}" for i in range(dim)]], today=False)})
@@ -264,7 +263,7 @@ def run_duckdb(
         con.register("experiments_arrow", pa.Table.from_pylist(table, arrow_schema(EXPERIMENTS)))
         write("experiments", "SELECT * FROM experiments_arrow")
 
-    for name in ("events", "catalogue", "days", "read_days", "user_arm_day", "user_day", "item_day", "user_win"):
+    for name in ("events", "catalogue", "days", "read_days", "user_day", "item_day", "user_win"):
         step(name, lambda name=name: con.execute(sql[name]))
     step("content", content)
     for table in TABLES:
