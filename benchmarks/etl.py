@@ -5,9 +5,12 @@ each window length, in the same run (windows end on the last simulated day: the 
 + the longest window - 1, or ``--day``; the lake's last partition only holds the few events of
 sessions that ran past midnight):
 
+Per window, both engines run the same job ``--repeat`` times, alternated (Spark, DuckDB,
+Spark, DuckDB, ...) so that whatever else the machine does weighs on both alike:
+
 1. Spark: ``components.etl.job.run_etl`` over the window, every table, in one session started
-   once (its start-up is reported apart); then, unless ``--no-warm``, the same job again in the
-   now JIT-warm JVM. Windows run in the order given, so the first also pays the JIT warm-up.
+   once (its start-up is reported apart). Windows run in the order given, so the first run of
+   the first window also pays the JVM's JIT warm-up.
 2. DuckDB: every table of ``components.etl.tables`` with the same definitions, written as
    Parquet too. The content features go through the same numpy batches as Spark's
    ``mapInArrow`` and the experiments' statistics through the same driver code, so both
@@ -16,11 +19,12 @@ sessions that ran past midnight):
     .venv/bin/python benchmarks/etl.py                     # 100k users, 1 day
     .venv/bin/python benchmarks/etl.py --days 1,3,7 --json # one 7-day lake, three windows
     .venv/bin/python benchmarks/etl.py --lake /tmp/lake_full/events --check
-    .venv/bin/python benchmarks/etl.py --users 2000 --days 1,3 --no-warm --json
+    .venv/bin/python benchmarks/etl.py --users 2000 --days 1,3 --repeat 1 --json
 
-Per window ``ratio`` is spark_s / duckdb_s (the job in the started JVM) and ``ratio_warm`` uses
-the warm rerun; ``first_window_cold_s`` adds the session start-up to the first window's job
-(the cold figure of a one-window run). Nothing here asserts a time: the figures are printed.
+Per window ``spark_s`` and ``duckdb_s`` are the medians of the runs (each run's seconds are
+listed too), ``ratio`` is spark_s / duckdb_s and ``ratios`` the ratio of each alternated pair;
+``first_window_cold_s`` adds the session start-up to the first window's first run (the cold
+figure of a one-window run). Nothing here asserts a time: the figures are printed.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
@@ -61,29 +66,62 @@ def windows(lengths: list[int], end: date) -> list[tuple[int, date, date]]:
     return [(n, end - timedelta(days=n - 1), end) for n in lengths]
 
 
-def run_spark(
-    lake: str, spans: list[tuple[int, date, date]], out: Path, master: str, warm: bool
+def run_both(
+    lake: str, spans: list[tuple[int, date, date]], out: Path, master: str, repeat: int, half_life: float
 ) -> tuple[float, list[dict[str, Any]]]:
-    """Start one session (timed), then run the job over each window, and again warm if asked.
+    """Start one Spark session (timed), then per window run Spark and DuckDB ``repeat`` times, alternated.
 
-    Returns the start-up seconds and, per window, ``spark_s`` (the job), ``result`` (its
-    EtlResult as a dict) and ``spark_warm_s`` (the same job again, or None).
+    Returns the start-up seconds and, per window, ``spark`` (per run: ``seconds``, the job's
+    wall time, and ``result``, its EtlResult as a dict) and ``duckdb`` (per run: the peer's
+    seconds per step and ``total``). Each engine's tables of the window are left under
+    ``out/<days>d/spark`` and ``out/<days>d/duckdb`` (the last run's).
     """
+    from rich.progress import Progress
+
     started = time.perf_counter()
     from components.etl.job import run_etl
     from components.etl.session import build_session
 
     spark = build_session(master)
     startup = time.perf_counter() - started
-    runs = []
-    for days, start, end in spans:
-        began = time.perf_counter()
-        result = run_etl(spark, lake, start, end, str(out / f"{days}d" / "cold"))
-        job = time.perf_counter() - began
-        warm_s = run_etl(spark, lake, start, end, str(out / f"{days}d" / "warm")).total_seconds if warm else None
-        runs.append({"spark_s": job, "result": result.to_dict(), "spark_warm_s": warm_s})
+    runs: list[dict[str, Any]] = []
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ETL runs", total=2 * repeat * len(spans))
+        for days, start, end in spans:
+            window: dict[str, Any] = {"spark": [], "duckdb": []}
+            for _ in range(repeat):
+                bar.update(task, description=f"{days}-day window: Spark")
+                began = time.perf_counter()
+                result = run_etl(spark, lake, start, end, str(out / f"{days}d" / "spark"))
+                window["spark"].append({"seconds": time.perf_counter() - began, "result": result.to_dict()})
+                bar.update(task, advance=1, description=f"{days}-day window: DuckDB")
+                window["duckdb"].append(run_duckdb(lake, start, end, out / f"{days}d" / "duckdb", half_life))
+                bar.advance(task)
+            runs.append(window)
     spark.stop()
     return startup, runs
+
+
+def middle(values: list[float]) -> int:
+    """Index of the median of ``values`` (the lower middle one for an even count)."""
+    return sorted(range(len(values)), key=values.__getitem__)[(len(values) - 1) // 2]
+
+
+def window_figures(spark_runs: list[dict[str, Any]], duckdb_runs: list[dict[str, float]]) -> dict[str, Any]:
+    """Medians, every run's seconds and each alternated pair's ratio of one window's runs."""
+    spark_s = [run["seconds"] for run in spark_runs]
+    duckdb_s = [run["total"] for run in duckdb_runs]
+    spark_mid, duckdb_mid = statistics.median(spark_s), statistics.median(duckdb_s)
+    return {
+        "spark_s": round(spark_mid, 2),
+        "duckdb_s": round(duckdb_mid, 2),
+        "ratio": round(spark_mid / duckdb_mid, 2),
+        "spark_runs_s": [round(x, 2) for x in spark_s],
+        "duckdb_runs_s": [round(x, 2) for x in duckdb_s],
+        "ratios": [round(x / y, 2) for x, y in zip(spark_s, duckdb_s, strict=True)],
+        "spark_table_s": spark_runs[middle(spark_s)]["result"]["seconds"],
+        "duckdb_step_s": duckdb_runs[middle(duckdb_s)],
+    }
 
 
 def compare_outputs(spark_out: Path, duck_out: Path, tables: tuple[str, ...] | None = None) -> list[str]:
@@ -162,11 +200,13 @@ def main() -> None:
     )
     parser.add_argument("--master", default="local[*]", help="Spark master")
     parser.add_argument("--half-life", type=float, default=1.0, help="popularity half-life in days")
-    parser.add_argument("--no-warm", action="store_true", help="skip the second, warm-JVM Spark run per window")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each engine per window (medians reported)")
     parser.add_argument("--check", action="store_true", help="compare DuckDB's tables with Spark's (not timed)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
     lengths = _lengths(args.days)
+    if args.repeat < 1:
+        raise SystemExit(f"--repeat {args.repeat}: each engine needs at least one run per window")
 
     work = Path(tempfile.mkdtemp(prefix="bench-etl-"))
     lake = args.lake or str(make_lake(args.users, work / "sim", max(lengths)))
@@ -177,46 +217,46 @@ def main() -> None:
     if min(start for _, start, _ in spans) < first:
         raise SystemExit(f"the lake starts on {first}: too short for windows of {lengths} days ending {end}")
 
-    startup, spark_runs = run_spark(lake, spans, work / "spark", args.master, warm=not args.no_warm)
+    startup, runs = run_both(lake, spans, work / "out", args.master, args.repeat, args.half_life)
     per_window: list[dict[str, Any]] = []
-    for (days, start, stop), spark in zip(spans, spark_runs, strict=True):
-        duck = run_duckdb(lake, start, stop, work / "duckdb" / f"{days}d", args.half_life)
-        spark_s, warm_s, duckdb_s = spark["spark_s"], spark["spark_warm_s"], duck["total"]
+    for (days, start, stop), window in zip(spans, runs, strict=True):
         figures: dict[str, Any] = {
             "days": days,
             "start": start.isoformat(),
             "end": stop.isoformat(),
             "events": count_events(lake, start, stop),
-            "tables": len(spark["result"]["rows"]),
-            "spark_s": round(spark_s, 2),
-            "duckdb_s": round(duckdb_s, 2),
-            "ratio": round(spark_s / duckdb_s, 2),
-            "spark_warm_s": warm_s,
-            "ratio_warm": round(warm_s / duckdb_s, 2) if warm_s is not None else None,
-            "spark_table_s": spark["result"]["seconds"],
-            "duckdb_step_s": duck,
+            "tables": len(window["spark"][0]["result"]["rows"]),
+            **window_figures(window["spark"], window["duckdb"]),
         }
         if args.check:
-            figures["mismatches"] = compare_outputs(work / "spark" / f"{days}d" / "cold", work / "duckdb" / f"{days}d")
+            figures["mismatches"] = compare_outputs(
+                work / "out" / f"{days}d" / "spark", work / "out" / f"{days}d" / "duckdb"
+            )
         per_window.append(figures)
     report = {
         "cpus": os.cpu_count(),
+        "repeat": args.repeat,
         "lake_days": (last - first).days + 1,
         "end": end.isoformat(),
         "spark_startup_s": round(startup, 2),
-        "first_window_cold_s": round(startup + spark_runs[0]["spark_s"], 2),
+        "first_window_cold_s": round(startup + runs[0]["spark"][0]["seconds"], 2),
         "windows": per_window,
     }
     if args.json:
         print(json.dumps(report))
         return
-    table = Table(title=f"ETL, Spark vs DuckDB ({os.cpu_count()} CPUs, every table; Spark start-up {startup:.1f} s)")
-    for column in ("days", "events", "Spark s", "DuckDB s", "ratio", "Spark warm s", "ratio warm"):
+    title = (
+        f"ETL, Spark vs DuckDB ({os.cpu_count()} CPUs, every table; median of {args.repeat} alternated runs each;"
+        f" Spark start-up {startup:.1f} s)"
+    )
+    table = Table(title=title)
+    for column in ("days", "events", "Spark s", "DuckDB s", "ratio", "ratio per pair"):
         table.add_column(column, justify="right")
     for w in per_window:
-        warm = (f"{w['spark_warm_s']:.1f}", f"{w['ratio_warm']}") if w["spark_warm_s"] is not None else ("-", "-")
-        row = (f"{w['days']}", f"{w['events']:,}", f"{w['spark_s']:.1f}", f"{w['duckdb_s']:.1f}", f"{w['ratio']}")
-        table.add_row(*row, *warm)
+        pairs = ", ".join(f"{r}" for r in w["ratios"])
+        table.add_row(
+            f"{w['days']}", f"{w['events']:,}", f"{w['spark_s']:.1f}", f"{w['duckdb_s']:.1f}", f"{w['ratio']}", pairs
+        )
     Console().print(table)
     if args.check:
         for w in per_window:
