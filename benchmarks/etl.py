@@ -6,7 +6,8 @@ each window length, in the same run (windows end on the last simulated day: the 
 sessions that ran past midnight):
 
 Per window, both engines run the same job ``--repeat`` times, alternated (Spark, DuckDB,
-Spark, DuckDB, ...) so that whatever else the machine does weighs on both alike:
+Spark, DuckDB, ...) so that whatever else the machine does weighs on both alike, each run
+starting with the other's files flushed to disk:
 
 1. Spark: ``components.etl.job.run_etl`` over the window, every table, in one session started
    once (its start-up is reported apart). Windows run in the order given, so the first run of
@@ -94,8 +95,10 @@ def run_both(
                 began = time.perf_counter()
                 result = run_etl(spark, lake, start, end, str(out / f"{days}d" / "spark"))
                 window["spark"].append({"seconds": time.perf_counter() - began, "result": result.to_dict()})
+                os.sync()  # untimed: the files one engine wrote are flushed before the other runs
                 bar.update(task, advance=1, description=f"{days}-day window: DuckDB")
                 window["duckdb"].append(run_duckdb(lake, start, end, out / f"{days}d" / "duckdb", half_life))
+                os.sync()
                 bar.advance(task)
             runs.append(window)
     spark.stop()
