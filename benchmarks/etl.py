@@ -67,6 +67,11 @@ def windows(lengths: list[int], end: date) -> list[tuple[int, date, date]]:
     return [(n, end - timedelta(days=n - 1), end) for n in lengths]
 
 
+def window_dir(out: Path, days: int, engine: str) -> Path:
+    """Where ``engine`` (spark or duckdb) writes the tables of the ``days``-day window under ``out``."""
+    return out / f"{days}d" / engine
+
+
 def run_both(
     lake: str, spans: list[tuple[int, date, date]], out: Path, master: str, repeat: int, half_life: float
 ) -> tuple[float, list[dict[str, Any]]]:
@@ -74,8 +79,8 @@ def run_both(
 
     Returns the start-up seconds and, per window, ``spark`` (per run: ``seconds``, the job's
     wall time, and ``result``, its EtlResult as a dict) and ``duckdb`` (per run: the peer's
-    seconds per step and ``total``). Each engine's tables of the window are left under
-    ``out/<days>d/spark`` and ``out/<days>d/duckdb`` (the last run's).
+    seconds per step and ``total``). Each engine's tables of the window (the last run's) are
+    left in :func:`window_dir`.
     """
     from rich.progress import Progress
 
@@ -93,11 +98,11 @@ def run_both(
             for _ in range(repeat):
                 bar.update(task, description=f"{days}-day window: Spark")
                 began = time.perf_counter()
-                result = run_etl(spark, lake, start, end, str(out / f"{days}d" / "spark"))
+                result = run_etl(spark, lake, start, end, str(window_dir(out, days, "spark")))
                 window["spark"].append({"seconds": time.perf_counter() - began, "result": result.to_dict()})
                 os.sync()  # untimed: the files one engine wrote are flushed before the other runs
                 bar.update(task, advance=1, description=f"{days}-day window: DuckDB")
-                window["duckdb"].append(run_duckdb(lake, start, end, out / f"{days}d" / "duckdb", half_life))
+                window["duckdb"].append(run_duckdb(lake, start, end, window_dir(out, days, "duckdb"), half_life))
                 os.sync()
                 bar.advance(task)
             runs.append(window)
@@ -232,9 +237,8 @@ def main() -> None:
             **window_figures(window["spark"], window["duckdb"]),
         }
         if args.check:
-            figures["mismatches"] = compare_outputs(
-                work / "out" / f"{days}d" / "spark", work / "out" / f"{days}d" / "duckdb"
-            )
+            spark_out, duckdb_out = (window_dir(work / "out", days, engine) for engine in ("spark", "duckdb"))
+            figures["mismatches"] = compare_outputs(spark_out, duckdb_out)
         per_window.append(figures)
     report = {
         "cpus": os.cpu_count(),
